@@ -1,0 +1,270 @@
+"""Turning a SHACL validation report into a determination (approved, denied, pended, excluded).
+
+Each validation result's ``sh:sourceShape`` names a criterion shape (and so a criterion); its
+``sh:sourceConstraint`` says whether the result means "not met" or "not documented". A criterion
+applies to a request when its shape targets one of the request's review-context classes; an
+applicable criterion with no result is met.
+
+Outcome, in order of precedence:
+1. excluded, when an exclusion applies;
+2. denied, when a contraindication is present, a frequency or interval limit or a state rule is not
+   met, or every applicable pathway has a criterion that is not met;
+3. pended, when nothing documented fails but a deciding criterion lacks documentation (every item
+   is listed);
+4. approved, when at least one applicable pathway has all criteria met.
+Warnings (guideline notes) are reported and never decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kb.caseform import short
+from kb.enrichment import Enriched
+from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
+from kb.namespaces import IP, SH
+
+MET = "met"
+NOT_MET = "not met"
+NOT_DOCUMENTED = "not documented"
+
+APPROVED = "approved"
+DENIED = "denied"
+PENDED = "pended"
+EXCLUDED = "excluded"
+
+PHASE_NAMES = {
+    IP.InitialPhase: "initial",
+    IP.InitialTreatmentPhaseRepeat: "repeat-initial-phase",
+    IP.AfterInitialPhaseRepeat: "repeat-after-initial-phase",
+}
+REASON_NAMES = {
+    IP.CriterionNotMet: "criterion-not-met",
+    IP.ContraindicationPresent: "contraindication",
+    IP.FrequencyOrIntervalLimit: "frequency-or-interval-limit",
+    IP.NotCoveredUnderStateRule: "state-rule",
+    IP.ExcludedFromGuideline: "excluded",
+}
+STATUS_IRIS = {MET: IP.Met, NOT_MET: IP.NotMet, NOT_DOCUMENTED: IP.NotDocumented}
+OUTCOME_IRIS = {APPROVED: IP.Approved, DENIED: IP.Denied, PENDED: IP.Pended, EXCLUDED: IP.Excluded}
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: CriterionInfo
+    status: str
+    messages: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.criterion
+        return {
+            "criterionId": c.id,
+            "kind": c.kind,
+            "guideline": c.guideline_number,
+            "section": c.section_title,
+            "text": c.text,
+            "status": self.status,
+            "severity": "violation" if c.is_deciding else "warning",
+            "messages": list(self.messages),
+            "valuesSeen": list(self.values),
+        }
+
+
+@dataclass(frozen=True)
+class PathwayResult:
+    pathway: PathwayInfo
+    status: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pathway": short(self.pathway.iri),
+            "label": self.pathway.label,
+            "status": self.status,
+            "criteria": [short(c) for c in self.pathway.criteria],
+        }
+
+
+@dataclass
+class Determination:
+    source: str
+    request: URIRef
+    guideline_number: str
+    guideline: URIRef
+    phase: URIRef
+    outcome: str
+    reason_categories: list[URIRef]
+    deciding: list[CriterionResult]
+    missing_documentation: list[tuple[str, str]]
+    warnings: list[CriterionResult]
+    pathways: list[PathwayResult]
+    results: list[CriterionResult]
+    conforms: bool
+    report: Graph
+    case_graph: Graph
+    satisfied_pathways: list[PathwayInfo] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine form; field names are stable (see docs/determination-format.md)."""
+        return {
+            "case": self.source,
+            "request": str(self.request),
+            "guideline": self.guideline_number,
+            "phase": PHASE_NAMES.get(self.phase, short(self.phase)),
+            "outcome": self.outcome,
+            "reasonCategories": [REASON_NAMES[r] for r in self.reason_categories],
+            "decidingCriteria": [r.as_json() for r in self.deciding],
+            "missingDocumentation": [
+                {"criterionId": cid, "item": item} for cid, item in self.missing_documentation
+            ],
+            "satisfiedPathways": [short(p.iri) for p in self.satisfied_pathways],
+            "pathways": [p.as_json() for p in self.pathways],
+            "warnings": [
+                {"criterionId": w.criterion.id, "message": m} for w in self.warnings for m in w.messages
+            ],
+            "criteria": [r.as_json() for r in self.results],
+            "reportConforms": self.conforms,
+        }
+
+
+def _text(value: Node | None) -> str | None:
+    if value is None:
+        return None
+    return str(value) if isinstance(value, Literal) else short(value)
+
+
+def _collect(report: Graph, request: URIRef, knowledge: Knowledge) -> dict[URIRef, list[tuple[str, str, str | None]]]:
+    """Per criterion: (status, message, value) of every result about the request."""
+    found: dict[URIRef, list[tuple[str, str, str | None]]] = {}
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        if report.value(result, SH.focusNode) != request:
+            continue
+        shape = report.value(result, SH.sourceShape)
+        info = knowledge.criteria_by_shape.get(shape) if isinstance(shape, URIRef) else None
+        if info is None:
+            raise RuntimeError(f"validation result from an unknown shape {shape}")
+        constraint = report.value(result, SH.sourceConstraint)
+        status_iri = knowledge.constraint_status.get(constraint) if constraint is not None else None
+        status = NOT_DOCUMENTED if status_iri == IP.NotDocumented else NOT_MET
+        message = str(report.value(result, SH.resultMessage) or info.id)
+        found.setdefault(info.iri, []).append((status, message, _text(report.value(result, SH.value))))
+    return found
+
+
+def _criterion_result(info: CriterionInfo, found: list[tuple[str, str, str | None]]) -> CriterionResult:
+    if not found:
+        return CriterionResult(info, MET)
+    status = NOT_MET if any(s == NOT_MET for s, _, _ in found) else NOT_DOCUMENTED
+    relevant = [(m, v) for s, m, v in found if s == status]
+    messages = tuple(sorted({m for m, _ in relevant}))
+    values = tuple(sorted({v for _, v in relevant if v is not None}))
+    return CriterionResult(info, status, messages, values)
+
+
+def _pathway_status(pathway: PathwayInfo, results: dict[URIRef, CriterionResult]) -> str:
+    statuses = [results[c].status for c in pathway.criteria if c in results]
+    if any(s == NOT_MET for s in statuses):
+        return NOT_MET
+    if any(s == NOT_DOCUMENTED for s in statuses):
+        return NOT_DOCUMENTED
+    return MET
+
+
+def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowledge, source: str) -> Determination:
+    request = enriched.request
+    request_types = set(enriched.graph.objects(request, RDF.type))
+    applicable = [c for c in knowledge.criteria.values() if c.target_classes & request_types]
+    found = _collect(report, request, knowledge)
+    results = {c.iri: _criterion_result(c, found.get(c.iri, [])) for c in applicable}
+    ordered = sorted(results.values(), key=lambda r: r.criterion.id)
+
+    claimed = enriched.graph.value(request, IP.claimedIndication)
+    pathways = [
+        p for p in knowledge.pathways.get(enriched.guideline.iri, []) if p.phase == enriched.phase
+    ]
+    if enriched.phase == IP.InitialPhase and isinstance(claimed, URIRef) and any(p.iri == claimed for p in pathways):
+        pathways = [p for p in pathways if p.iri == claimed]
+    pathway_results = [PathwayResult(p, _pathway_status(p, results)) for p in pathways]
+
+    deciding_failed = [r for r in ordered if r.criterion.is_deciding and r.status == NOT_MET]
+    by_kind = {
+        kind: [r for r in deciding_failed if r.criterion.kind == kind]
+        for kind in ("Exclusion", "Contraindication", "FrequencyLimit", "LegislativeRequirement")
+    }
+    warnings = [r for r in ordered if not r.criterion.is_deciding and r.status != MET]
+    satisfied = [pr.pathway for pr in pathway_results if pr.status == MET]
+    # Criteria of any pathway of the guideline count only through the pathways evaluated here.
+    pathway_criteria = {c for p in knowledge.pathways.get(enriched.guideline.iri, []) for c in p.criteria}
+
+    outcome: str
+    reasons: list[URIRef] = []
+    deciding: list[CriterionResult] = []
+    missing: list[tuple[str, str]] = []
+    if by_kind["Exclusion"]:
+        outcome, reasons, deciding = EXCLUDED, [IP.ExcludedFromGuideline], by_kind["Exclusion"]
+    else:
+        for kind, reason in (
+            ("Contraindication", IP.ContraindicationPresent),
+            ("FrequencyLimit", IP.FrequencyOrIntervalLimit),
+            ("LegislativeRequirement", IP.NotCoveredUnderStateRule),
+        ):
+            if by_kind[kind]:
+                reasons.append(reason)
+                deciding.extend(by_kind[kind])
+        pathways_failed = bool(pathway_results) and all(pr.status == NOT_MET for pr in pathway_results)
+        if pathways_failed:
+            reasons.append(IP.CriterionNotMet)
+            deciding.extend(
+                results[c] for pr in pathway_results for c in pr.pathway.criteria
+                if results[c].status == NOT_MET and results[c] not in deciding
+            )
+        if deciding:
+            outcome = DENIED
+        else:
+            incomplete = [] if satisfied else [pr for pr in pathway_results if pr.status == NOT_DOCUMENTED]
+            undocumented = [
+                r for r in ordered
+                if r.criterion.is_deciding and r.status == NOT_DOCUMENTED
+                and (r.criterion.iri not in pathway_criteria
+                     or any(r.criterion.iri in pr.pathway.criteria for pr in incomplete))
+            ]
+            if undocumented:
+                outcome, deciding = PENDED, undocumented
+                missing = [(r.criterion.id, m) for r in undocumented for m in r.messages]
+            elif satisfied or not pathway_results:
+                outcome = APPROVED
+                deciding = [results[c] for p in satisfied for c in p.criteria]
+            else:  # pragma: no cover - every pathway status is met, not met or not documented
+                raise RuntimeError("no outcome could be reached")
+    return Determination(
+        source=source,
+        request=request,
+        guideline_number=enriched.guideline.number,
+        guideline=enriched.guideline.iri,
+        phase=enriched.phase,
+        outcome=outcome,
+        reason_categories=reasons,
+        deciding=_unique(deciding),
+        missing_documentation=missing,
+        warnings=warnings,
+        pathways=pathway_results,
+        results=ordered,
+        conforms=conforms,
+        report=report,
+        case_graph=enriched.graph,
+        satisfied_pathways=satisfied,
+    )
+
+
+def _unique(items: list[CriterionResult]) -> list[CriterionResult]:
+    seen: set[URIRef] = set()
+    result = []
+    for item in items:
+        if item.criterion.iri not in seen:
+            seen.add(item.criterion.iri)
+            result.append(item)
+    return result

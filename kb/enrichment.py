@@ -1,0 +1,335 @@
+"""The enrichment step: selects the guideline and phase, and derives dates, counts and intervals.
+
+Everything computed here is written into the case graph with properties the ontology marks with
+``ip:derivedBy``, so the values a decision rests on are visible next to the case. The thresholds
+themselves (14 days, 42 days, 6 per year ...) are not applied here: the SHACL shapes apply them.
+
+Rules implemented here, with their source:
+- Guideline selection: a code listed by one guideline is reviewed under it; a code listed by
+  NIA_CG_300 and NIA_CG_408 is reviewed under NIA_CG_408 when the request's purpose is an
+  intrathecal pump trial, else under NIA_CG_300; ``ip:requestedGuideline`` (the plan's configured
+  guideline) overrides both.
+- Episode of care (NIA_CG_300 GENERAL INFORMATION note, criterion CG300-N-EPISODE): prior
+  procedures of the same guideline in the same region belong to one episode until a gap of at
+  least two years, a surgery on the region, or a new pathology of the region starts a new one.
+- Phase (NIA_CG_300 INDICATIONS FOR REPEAT INJECTIONS): no prior procedure in the episode is the
+  initial phase; fewer than the guideline's initial-phase maximum (3) is a repeat in the initial
+  treatment phase; otherwise a repeat after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kb.caseform import short
+from kb.dates import add_months, covered_days, whole_years
+from kb.errors import CaseFormError, UnsupportedRequestError
+from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
+from kb.namespaces import IP
+
+SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
+SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
+THERAPEUTIC_PURPOSES = {None, IP.TherapeuticPainTreatment}
+
+
+@dataclass(frozen=True)
+class ProcedureFact:
+    node: Node
+    cpt: CptInfo
+    date: dt.date
+    region: Node | None
+
+
+@dataclass(frozen=True)
+class Enriched:
+    """A case graph with derived facts, and what the enrichment decided."""
+
+    graph: Graph
+    request: URIRef
+    guideline: GuidelineInfo
+    phase: URIRef
+    contexts: frozenset[URIRef]
+
+
+def _date(graph: Graph, node: Node, prop: URIRef) -> dt.date | None:
+    value = graph.value(node, prop)
+    if isinstance(value, Literal) and isinstance(value.toPython(), dt.date):
+        result = value.toPython()
+        assert isinstance(result, dt.date)
+        return result
+    return None
+
+
+def _lit_int(value: int) -> Literal:
+    return Literal(value, datatype=XSD.integer)
+
+
+def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> GuidelineInfo:
+    code = case.value(request, IP.cptCode)
+    cpt = knowledge.cpt_by_iri[code] if isinstance(code, URIRef) else None
+    assert cpt is not None, "case form checks guarantee a known CPT code"
+    if cpt.add_on:
+        raise CaseFormError(
+            source, [f"CPT {cpt.code} is an add-on code; request its primary code and list the additional levels"]
+        )
+    region = case.value(request, IP.spinalRegion)
+    if cpt.regions and region not in cpt.regions:
+        raise CaseFormError(
+            source,
+            [f"CPT {cpt.code} is listed for the {short(cpt.region_group or IP.AnyRegion)} group, "
+             f"which does not include the requested region {short(region) if region else '?'}"],
+        )
+    requested = case.value(request, IP.requestedGuideline)
+    if isinstance(requested, URIRef):
+        if requested not in cpt.guidelines:
+            raise CaseFormError(
+                source, [f"CPT {cpt.code} is not listed by the requested guideline {short(requested)}"]
+            )
+        chosen = requested
+    elif len(cpt.guidelines) == 1:
+        chosen = next(iter(cpt.guidelines))
+    else:
+        purpose = case.value(request, IP.purpose)
+        chosen = SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)  # type: ignore[arg-type]
+    guideline = knowledge.guidelines[chosen]
+    if not knowledge.is_modeled(chosen):
+        raise UnsupportedRequestError(
+            source,
+            f"CPT {cpt.code} is reviewed under {guideline.number} ({guideline.title}), "
+            "whose criteria are not modeled in this version",
+        )
+    dos = _date(case, request, IP.dateOfService)
+    assert dos is not None
+    if dos < guideline.implementation_date:
+        raise UnsupportedRequestError(
+            source,
+            f"the date of service {dos.isoformat()} is before the implementation date of "
+            f"{guideline.number} ({guideline.implementation_date.isoformat()}); this guideline version does not apply",
+        )
+    return guideline
+
+
+class _Enricher:
+    def __init__(self, case: Graph, request: URIRef, knowledge: Knowledge, guideline: GuidelineInfo) -> None:
+        self.g = case
+        self.request = request
+        self.kb = knowledge
+        self.guideline = guideline
+        dos = _date(case, request, IP.dateOfService)
+        assert dos is not None
+        self.dos = dos
+        self.region = case.value(request, IP.spinalRegion)
+        patient = case.value(request, IP.forPatient)
+        assert patient is not None
+        self.patient = patient
+        code = case.value(request, IP.cptCode)
+        assert isinstance(code, URIRef)
+        self.cpt = knowledge.cpt_by_iri[code]
+        self.ref3 = add_months(self.dos, -3)
+        self.ref6 = add_months(self.dos, -6)
+        self.ref12 = add_months(self.dos, -12)
+
+    def add(self, prop: URIRef, value: Node) -> None:
+        self.g.add((self.request, prop, value))
+
+    def procedures(self) -> list[ProcedureFact]:
+        facts = []
+        for node in self.g.objects(self.patient, IP.hasProcedureRecord):
+            code = self.g.value(node, IP.cptCode)
+            date = _date(self.g, node, IP.performedOn)
+            if not isinstance(code, URIRef) or date is None:
+                continue
+            facts.append(ProcedureFact(node, self.kb.cpt_by_iri[code], date, self.g.value(node, IP.spinalRegion)))
+        return sorted(facts, key=lambda f: (f.date, str(f.node)))
+
+    def episode_events(self) -> list[tuple[dt.date, Node]]:
+        events: list[tuple[dt.date, Node]] = []
+        for surgery in self.g.objects(self.patient, IP.hasSurgery):
+            date = _date(self.g, surgery, IP.performedOn)
+            if date is not None and (surgery, IP.spinalRegion, self.region) in self.g:
+                events.append((date, surgery))
+        for condition in self.g.objects(self.patient, IP.hasCondition):
+            date = _date(self.g, condition, IP.diagnosedOn)
+            if (
+                date is not None
+                and (condition, IP.newPathology, Literal(True)) in self.g
+                and (condition, IP.spinalRegion, self.region) in self.g
+            ):
+                events.append((date, condition))
+        return sorted(events, key=lambda e: (e[0], str(e[1])))
+
+    def run(self) -> tuple[URIRef, frozenset[URIRef]]:
+        self._copy_term_facts()
+        self._pain()
+        self._therapy()
+        phase = self._episode()
+        contexts = self._contexts(phase)
+        for cls in self.kb.classes_with_superclasses(set(contexts)):
+            self.g.add((self.request, RDF.type, cls))
+        self.add(IP.reviewPhase, phase)
+        self.add(IP.underGuideline, self.guideline.iri)
+        return phase, frozenset(contexts)
+
+    def _copy_term_facts(self) -> None:
+        referenced = {o for o in self.g.objects() if isinstance(o, URIRef)}
+        for term in referenced:
+            for cls in self.kb.individual_types.get(term, ()):
+                self.g.add((term, RDF.type, cls))
+            for prop, value in self.kb.term_facts.get(term, ()):
+                self.g.add((term, prop, value))  # type: ignore[arg-type]
+
+    def _pain(self) -> None:
+        assessments = []
+        for node in self.g.objects(self.patient, IP.hasPainAssessment):
+            date = _date(self.g, node, IP.assessedOn)
+            if date is not None and date <= self.dos:
+                assessments.append((date, str(node), node))
+        assessments.sort()
+        if assessments:
+            self.add(IP.latestPainAssessment, assessments[-1][2])
+        for _, _, node in reversed(assessments):
+            onset = _date(self.g, node, IP.painOnsetDate)
+            if onset is not None:
+                self.add(IP.currentPainOnset, Literal(onset, datatype=XSD.date))
+                self.add(IP.painDurationDays, _lit_int((self.dos - onset).days))
+                break
+        self.add(IP.refDate3MonthsBefore, Literal(self.ref3, datatype=XSD.date))
+        self.add(IP.refDate6MonthsBefore, Literal(self.ref6, datatype=XSD.date))
+        self.add(IP.refDate12MonthsBefore, Literal(self.ref12, datatype=XSD.date))
+        birth = _date(self.g, self.patient, IP.birthDate)
+        if birth is not None:
+            self.add(IP.patientAgeYears, _lit_int(whole_years(birth, self.dos)))
+
+    def _therapy(self) -> None:
+        failed: list[tuple[dt.date, dt.date]] = []
+        for episode in self.g.objects(self.patient, IP.hasTherapyEpisode):
+            start = _date(self.g, episode, IP.startDate)
+            if start is None or start > self.dos:
+                continue
+            end = _date(self.g, episode, IP.endDate) or self.dos
+            end = min(end, self.dos)
+            self.g.add((episode, IP.effectiveEndDate, Literal(end, datatype=XSD.date)))
+            if (episode, IP.targetsRegion, self.region) in self.g and (
+                episode, IP.failedToRespond, Literal(True)
+            ) in self.g:
+                failed.append((start, end))
+        self.add(IP.failedTherapyDays, _lit_int(covered_days(failed)))
+        window = [(max(s, self.ref6), e) for s, e in failed if e >= self.ref6]
+        self.add(IP.failedTherapyDaysLast6Months, _lit_int(covered_days(window)))
+
+    def _episode(self) -> URIRef:
+        guideline = self.guideline.iri
+        all_procs = self.procedures()
+        prior = [p for p in all_procs if p.date < self.dos]
+        same_kind = [p for p in prior if guideline in p.cpt.guidelines and not p.cpt.add_on]
+        same_region = [p for p in same_kind if p.region == self.region]
+        events = self.episode_events()
+        gap = self.guideline.new_episode_days or 730
+
+        episode: list[ProcedureFact] = []
+        started_by: Node | None = None
+        previous: dt.date | None = None
+        for proc in same_region:
+            boundary = self._boundary(previous, proc.date, events, gap)
+            if boundary is not False:
+                episode = []
+            episode.append(proc)
+            previous = proc.date
+        boundary = self._boundary(previous, self.dos, events, gap, inclusive_end=True)
+        if boundary is not False:
+            episode = []
+            started_by = boundary if boundary is not True else None
+        if started_by is not None:
+            self.add(IP.newEpisodeStartedBy, started_by)
+
+        for proc in episode:
+            self.add(IP.episodeProcedure, proc.node)
+        count = len(episode)
+        self.add(IP.episodeProcedureCount, _lit_int(count))
+        self.add(IP.episodeCountWithRequest, _lit_int(count + 1))
+        if episode:
+            last = episode[-1]
+            self.add(IP.lastEpisodeProcedure, last.node)
+            self.add(IP.daysSinceLastEpisodeProcedure, _lit_int((self.dos - last.date).days))
+        start = episode[0].date if episode else self.dos
+        self.add(IP.episodeStartDate, Literal(start, datatype=XSD.date))
+        self.add(IP.inFirstTreatmentYear, Literal(self.dos < add_months(start, 12)))
+        if same_region:
+            self.add(IP.lastRegionProcedureDate, Literal(same_region[-1].date, datatype=XSD.date))
+
+        in_12 = [p for p in same_region if p.date > self.ref12]
+        for proc in in_12:
+            self.add(IP.countedProcedure, proc.node)
+        self.add(IP.countInLast12MonthsWithRequest, _lit_int(len(in_12) + 1))
+        in_6_any_region = [p for p in same_kind if p.date > self.ref6]
+        self.add(IP.countInLast6MonthsWithRequest, _lit_int(len(in_6_any_region) + 1))
+        self.add(IP.hasPriorRegionProcedure, Literal(any(p.region == self.region for p in prior)))
+
+        others = [p for p in all_procs if p.region is not None and p.region != self.region]
+        if others:
+            nearest = min(others, key=lambda p: (abs((p.date - self.dos).days), str(p.node)))
+            self.add(IP.nearestOtherRegionProcedure, nearest.node)
+            self.add(IP.daysSinceOtherRegionProcedure, _lit_int(abs((nearest.date - self.dos).days)))
+
+        initial_max = self.guideline.initial_phase_max
+        if count == 0:
+            return IP.InitialPhase
+        if initial_max is not None and count < initial_max:
+            return IP.InitialTreatmentPhaseRepeat
+        checked_from = (initial_max or 1) - 1
+        for proc in episode[checked_from:]:
+            self.add(IP.reliefCheckedProcedure, proc.node)
+        return IP.AfterInitialPhaseRepeat
+
+    @staticmethod
+    def _boundary(
+        previous: dt.date | None,
+        date: dt.date,
+        events: list[tuple[dt.date, Node]],
+        gap: int,
+        inclusive_end: bool = False,
+    ) -> Node | bool:
+        """False when ``date`` continues the episode; the event (or True for a gap) that breaks it."""
+        if previous is None:
+            return False
+        for when, event in events:
+            if previous < when < date or (inclusive_end and when == date):
+                return event
+        if (date - previous).days >= gap:
+            return True
+        return False
+
+    def _contexts(self, phase: URIRef) -> list[URIRef]:
+        state = self.g.value(self.request, IP.memberState)
+        chosen = []
+        for ctx in self.kb.contexts:
+            if ctx.guideline != self.guideline.iri or ctx.phase not in (phase, IP.AnyPhase):
+                continue
+            if ctx.state is not None and (str(state) != ctx.state or not self._state_policy_applies()):
+                continue
+            chosen.append(ctx.iri)
+        return chosen
+
+    def _state_policy_applies(self) -> bool:
+        """NIA_CG_300 Washington: therapeutic injections for chronic pain, not systemic inflammatory disease."""
+        if self.g.value(self.request, IP.purpose) not in THERAPEUTIC_PURPOSES:
+            return False
+        for condition in self.g.objects(self.patient, IP.hasCondition):
+            kind = self.g.value(condition, IP.conditionType)
+            if isinstance(kind, URIRef) and IP.SystemicInflammatoryDisease in self.kb.individual_types.get(kind, ()):
+                return False
+        onset = self.g.value(self.request, IP.currentPainOnset)
+        if isinstance(onset, Literal) and onset.toPython() > self.ref3:
+            return False
+        return True
+
+
+def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:
+    """Select the guideline, derive the facts, and assert the review contexts on the request."""
+    guideline = select_guideline(case, request, knowledge, source)
+    phase, contexts = _Enricher(case, request, knowledge, guideline).run()
+    return Enriched(graph=case, request=request, guideline=guideline, phase=phase, contexts=contexts)

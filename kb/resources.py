@@ -1,0 +1,51 @@
+"""Where the ontology, shapes, SPARQL and example files live.
+
+In a source checkout they sit at the repository root beside ``kb/``; in an installed wheel they
+are packaged under ``kb/resources/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _root_for(name: str) -> Path:
+    packaged = _PACKAGE_DIR / "resources" / name
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE_DIR.parent / name
+
+
+def ontology_dir() -> Path:
+    return _root_for("ontology")
+
+
+def shapes_dir() -> Path:
+    return _root_for("shapes")
+
+
+def examples_dir() -> Path:
+    return _root_for("examples")
+
+
+def ontology_files() -> list[Path]:
+    return sorted(p for p in ontology_dir().glob("*.ttl"))
+
+
+def criterion_shape_files() -> list[Path]:
+    return sorted(p for p in shapes_dir().glob("*.ttl") if p.name != "case-form.ttl")
+
+
+def case_form_shapes_file() -> Path:
+    return shapes_dir() / "case-form.ttl"
+
+
+def jsonld_context_file() -> Path:
+    return ontology_dir() / "case-context.jsonld"
+
+
+def query_file(name: str) -> Path:
+    """A SPARQL file of the engine (``kb/queries/NAME``)."""
+    return _PACKAGE_DIR / "queries" / name
