@@ -30,11 +30,9 @@ def short(node: Node) -> str:
 def check_case_form(case: Graph, knowledge: Knowledge, source: str) -> URIRef:
     """Raise CaseFormError listing every problem; return the request node when the case is valid."""
     problems = list(_vocabulary_problems(case, knowledge))
-    requests = sorted(s for s in case.subjects(RDF.type, IP.PriorAuthorizationRequest))
+    requests = sorted(case.subjects(RDF.type, IP.PriorAuthorizationRequest), key=str)
     if len(requests) != 1:
-        problems.append(
-            f"a case holds exactly one ip:PriorAuthorizationRequest; found {len(requests)}"
-        )
+        problems.append(f"a case holds exactly one ip:PriorAuthorizationRequest; found {len(requests)}")
     if problems:
         raise CaseFormError(source, problems)
     problems.extend(_shape_problems(case, knowledge))
@@ -76,9 +74,7 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
 
 
 def _shape_problems(case: Graph, knowledge: Knowledge) -> list[str]:
-    conforms, report, _ = validate(
-        case, shacl_graph=knowledge.form_shapes, inference="none", allow_warnings=True
-    )
+    conforms, report, _ = validate(case, shacl_graph=knowledge.form_shapes, inference="none", allow_warnings=True)
     if conforms:
         return []
     assert isinstance(report, Graph)

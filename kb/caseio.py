@@ -27,6 +27,7 @@ JSONLD = "json-ld"
 
 _SUFFIX_FORMATS = {".ttl": TURTLE, ".turtle": TURTLE, ".jsonld": JSONLD, ".json": JSONLD}
 _LINE_RE = re.compile(r"at line (\d+)")
+_BAD_SYNTAX_RE = re.compile(r"Bad syntax \((.*?)\) at \^", re.S)
 
 
 @lru_cache(maxsize=1)
@@ -41,9 +42,7 @@ def embedded_context() -> dict[str, Any]:
 def format_for_path(path: Path) -> str:
     fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise CaseSyntaxError(
-            str(path), f"unknown file type {path.suffix!r}: use .ttl (Turtle) or .jsonld (JSON-LD)"
-        )
+        raise CaseSyntaxError(str(path), f"unknown file type {path.suffix!r}: use .ttl (Turtle) or .jsonld (JSON-LD)")
     return fmt
 
 
@@ -87,8 +86,9 @@ def _parse_turtle(text: str, source: str) -> Graph:
         message = str(exc).strip()
         match = _LINE_RE.search(message)
         line = int(match.group(1)) if match else getattr(exc, "lines", None)
-        first = message.splitlines()[0] if message else type(exc).__name__
-        raise CaseSyntaxError(source, f"invalid Turtle: {first}", line) from exc
+        detail = _BAD_SYNTAX_RE.search(message)
+        problem = detail.group(1) if detail else (message.splitlines()[-1] if message else type(exc).__name__)
+        raise CaseSyntaxError(source, f"invalid Turtle: {problem}", line) from exc
     return graph
 
 

@@ -118,14 +118,10 @@ class Determination:
             "outcome": self.outcome,
             "reasonCategories": [REASON_NAMES[r] for r in self.reason_categories],
             "decidingCriteria": [r.as_json() for r in self.deciding],
-            "missingDocumentation": [
-                {"criterionId": cid, "item": item} for cid, item in self.missing_documentation
-            ],
+            "missingDocumentation": [{"criterionId": cid, "item": item} for cid, item in self.missing_documentation],
             "satisfiedPathways": [short(p.iri) for p in self.satisfied_pathways],
             "pathways": [p.as_json() for p in self.pathways],
-            "warnings": [
-                {"criterionId": w.criterion.id, "message": m} for w in self.warnings for m in w.messages
-            ],
+            "warnings": [{"criterionId": w.criterion.id, "message": m} for w in self.warnings for m in w.messages],
             "criteria": [r.as_json() for r in self.results],
             "reportConforms": self.conforms,
         }
@@ -148,10 +144,15 @@ def _collect(report: Graph, request: URIRef, knowledge: Knowledge) -> dict[URIRe
         if info is None:
             raise RuntimeError(f"validation result from an unknown shape {shape}")
         constraint = report.value(result, SH.sourceConstraint)
-        status_iri = knowledge.constraint_status.get(constraint) if constraint is not None else None
+        status_iri = knowledge.constraint_status.get(constraint) if isinstance(constraint, URIRef) else None
         status = NOT_DOCUMENTED if status_iri == IP.NotDocumented else NOT_MET
-        message = str(report.value(result, SH.resultMessage) or info.id)
-        found.setdefault(info.iri, []).append((status, message, _text(report.value(result, SH.value))))
+        # pySHACL reports both the constraint's and the shape's sh:message; the constraint's is specific.
+        messages = {str(m) for m in report.objects(result, SH.resultMessage)}
+        specific = messages - {str(m) for m in knowledge.shapes.objects(shape, SH.message)}
+        message = sorted(specific or messages or {info.id})[0]
+        value = report.value(result, SH.value)
+        seen = None if value == request else _text(value)
+        found.setdefault(info.iri, []).append((status, message, seen))
     return found
 
 
@@ -183,9 +184,7 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
     ordered = sorted(results.values(), key=lambda r: r.criterion.id)
 
     claimed = enriched.graph.value(request, IP.claimedIndication)
-    pathways = [
-        p for p in knowledge.pathways.get(enriched.guideline.iri, []) if p.phase == enriched.phase
-    ]
+    pathways = [p for p in knowledge.pathways.get(enriched.guideline.iri, []) if p.phase == enriched.phase]
     if enriched.phase == IP.InitialPhase and isinstance(claimed, URIRef) and any(p.iri == claimed for p in pathways):
         pathways = [p for p in pathways if p.iri == claimed]
     pathway_results = [PathwayResult(p, _pathway_status(p, results)) for p in pathways]
@@ -219,7 +218,9 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
         if pathways_failed:
             reasons.append(IP.CriterionNotMet)
             deciding.extend(
-                results[c] for pr in pathway_results for c in pr.pathway.criteria
+                results[c]
+                for pr in pathway_results
+                for c in pr.pathway.criteria
                 if results[c].status == NOT_MET and results[c] not in deciding
             )
         if deciding:
@@ -227,10 +228,14 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
         else:
             incomplete = [] if satisfied else [pr for pr in pathway_results if pr.status == NOT_DOCUMENTED]
             undocumented = [
-                r for r in ordered
-                if r.criterion.is_deciding and r.status == NOT_DOCUMENTED
-                and (r.criterion.iri not in pathway_criteria
-                     or any(r.criterion.iri in pr.pathway.criteria for pr in incomplete))
+                r
+                for r in ordered
+                if r.criterion.is_deciding
+                and r.status == NOT_DOCUMENTED
+                and (
+                    r.criterion.iri not in pathway_criteria
+                    or any(r.criterion.iri in pr.pathway.criteria for pr in incomplete)
+                )
             ]
             if undocumented:
                 outcome, deciding = PENDED, undocumented

@@ -74,27 +74,33 @@ def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source:
     assert cpt is not None, "case form checks guarantee a known CPT code"
     if cpt.add_on:
         raise CaseFormError(
-            source, [f"CPT {cpt.code} is an add-on code; request its primary code and list the additional levels"]
+            source,
+            [f"CPT {cpt.code} is an add-on code; request its primary code and list the additional levels"],
         )
     region = case.value(request, IP.spinalRegion)
     if cpt.regions and region not in cpt.regions:
         raise CaseFormError(
             source,
-            [f"CPT {cpt.code} is listed for the {short(cpt.region_group or IP.AnyRegion)} group, "
-             f"which does not include the requested region {short(region) if region else '?'}"],
+            [
+                f"CPT {cpt.code} is listed for the {short(cpt.region_group or IP.AnyRegion)} group, "
+                f"which does not include the requested region {short(region) if region else '?'}"
+            ],
         )
     requested = case.value(request, IP.requestedGuideline)
     if isinstance(requested, URIRef):
         if requested not in cpt.guidelines:
             raise CaseFormError(
-                source, [f"CPT {cpt.code} is not listed by the requested guideline {short(requested)}"]
+                source,
+                [f"CPT {cpt.code} is not listed by the requested guideline {short(requested)}"],
             )
         chosen = requested
     elif len(cpt.guidelines) == 1:
         chosen = next(iter(cpt.guidelines))
     else:
         purpose = case.value(request, IP.purpose)
-        chosen = SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)  # type: ignore[arg-type]
+        chosen = SHARED_CODE_DEFAULT_GUIDELINE
+        if isinstance(purpose, URIRef):
+            chosen = SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)
     guideline = knowledge.guidelines[chosen]
     if not knowledge.is_modeled(chosen):
         raise UnsupportedRequestError(
@@ -214,7 +220,9 @@ class _Enricher:
             end = min(end, self.dos)
             self.g.add((episode, IP.effectiveEndDate, Literal(end, datatype=XSD.date)))
             if (episode, IP.targetsRegion, self.region) in self.g and (
-                episode, IP.failedToRespond, Literal(True)
+                episode,
+                IP.failedToRespond,
+                Literal(True),
             ) in self.g:
                 failed.append((start, end))
         self.add(IP.failedTherapyDays, _lit_int(covered_days(failed)))
@@ -299,9 +307,7 @@ class _Enricher:
         for when, event in events:
             if previous < when < date or (inclusive_end and when == date):
                 return event
-        if (date - previous).days >= gap:
-            return True
-        return False
+        return (date - previous).days >= gap
 
     def _contexts(self, phase: URIRef) -> list[URIRef]:
         state = self.g.value(self.request, IP.memberState)
@@ -323,9 +329,7 @@ class _Enricher:
             if isinstance(kind, URIRef) and IP.SystemicInflammatoryDisease in self.kb.individual_types.get(kind, ()):
                 return False
         onset = self.g.value(self.request, IP.currentPainOnset)
-        if isinstance(onset, Literal) and onset.toPython() > self.ref3:
-            return False
-        return True
+        return not (isinstance(onset, Literal) and onset.toPython() > self.ref3)
 
 
 def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:

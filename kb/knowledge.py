@@ -132,9 +132,7 @@ class Knowledge:
         self.criteria = self._criteria(joined)
         self.criteria_by_id = {c.id: c for c in self.criteria.values()}
         self.criteria_by_shape = {c.shape: c for c in self.criteria.values() if c.shape is not None}
-        self.constraint_status = {
-            row.constraint: _iri(row.status) for row in _query(shapes, "constraint-status.rq")
-        }
+        self.constraint_status = {row.constraint: _iri(row.status) for row in _query(shapes, "constraint-status.rq")}
         self.pathways = self._pathways()
         self.contexts = [
             ReviewContextInfo(
@@ -214,9 +212,11 @@ class Knowledge:
         for iri, group in rows.items():
             first = group[0]
             region_group = _opt_iri(first.regionGroup)
-            regions = frozenset(
-                _iri(o) for o in self.ontology.objects(region_group, IP.includesRegion)
-            ) if region_group is not None else frozenset()
+            regions = (
+                frozenset(_iri(o) for o in self.ontology.objects(region_group, IP.includesRegion))
+                if region_group is not None
+                else frozenset()
+            )
             info = CptInfo(
                 iri=iri,
                 code=str(first.code),
@@ -263,7 +263,11 @@ class Knowledge:
         members: dict[URIRef, list[URIRef]] = defaultdict(list)
         for r in _query(self.ontology, "pathways.rq"):
             pw = _iri(r.pathway)
-            grouped[pw] = {"label": str(r.label), "guideline": _iri(r.guideline), "phase": _iri(r.phase)}
+            grouped[pw] = {
+                "label": str(r.label),
+                "guideline": _iri(r.guideline),
+                "phase": _iri(r.phase),
+            }
             members[pw].append(_iri(r.criterion))
         result: dict[URIRef, list[PathwayInfo]] = defaultdict(list)
         for pw, meta in sorted(grouped.items()):
@@ -272,7 +276,13 @@ class Knowledge:
             assert isinstance(guideline, URIRef) and isinstance(phase, URIRef)
             criteria = tuple(sorted(members[pw], key=lambda c: self.criteria[c].id))
             result[guideline].append(
-                PathwayInfo(iri=pw, label=str(meta["label"]), guideline=guideline, phase=phase, criteria=criteria)
+                PathwayInfo(
+                    iri=pw,
+                    label=str(meta["label"]),
+                    guideline=guideline,
+                    phase=phase,
+                    criteria=criteria,
+                )
             )
         return dict(result)
 

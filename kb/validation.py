@@ -26,7 +26,7 @@ class PreparedQueryGraph(Graph):
     shapes graph), so the parsed algebra is cached and reused with the per-node bindings.
     """
 
-    def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(query_object, str) and not kwargs.get("initNs"):
             query_object = _prepared(query_object)
         return super().query(query_object, *args, **kwargs)

@@ -1,0 +1,109 @@
+"""Command line: ``ipkg determine CASE_FILE...`` and ``ipkg report CASE_FILE``.
+
+Exit codes:
+  0  every case was determined (whatever the outcomes);
+  1  an unexpected internal error;
+  2  bad command-line usage;
+  3  at least one case file is malformed or invalid (syntax, form, unknown codes);
+  4  at least one request cannot be reviewed (guideline not modeled, date of service before the
+     guideline's implementation date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kb import __version__, resources
+from kb.engine import determine_file
+from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INVALID_CASE = 3
+EXIT_UNSUPPORTED = 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipkg",
+        description="Medical-necessity determinations for interventional pain procedures.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    det = sub.add_parser("determine", help="determine one or more cases")
+    det.add_argument("cases", nargs="*", type=Path, help="case files (.ttl or .jsonld)")
+    det.add_argument("--examples", action="store_true", help="determine the bundled example cases")
+    det.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
+    rep = sub.add_parser("report", help="print the SHACL validation report of one case")
+    rep.add_argument("case", type=Path)
+    rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
+    return parser
+
+
+def _example_files() -> list[Path]:
+    cases = resources.examples_dir() / "cases"
+    return sorted([*cases.glob("*.ttl"), *cases.glob("*.jsonld")])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "determine":
+            return _determine(args)
+        return _report(args)
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _determine(args: argparse.Namespace) -> int:
+    from kb.summary import summarize
+
+    files: list[Path] = list(args.cases) + (_example_files() if args.examples else [])
+    if not files:
+        print("ipkg determine: give case files or --examples", file=sys.stderr)
+        return EXIT_USAGE
+    exit_code = EXIT_OK
+    machine = []
+    for index, path in enumerate(files):
+        if not args.json:
+            print(f"[{index + 1}/{len(files)}] ", end="", file=sys.stderr, flush=True)
+        try:
+            det = determine_file(path)
+        except (CaseSyntaxError, CaseFormError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            exit_code = max(exit_code, EXIT_INVALID_CASE)
+            continue
+        except UnsupportedRequestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            exit_code = max(exit_code, EXIT_UNSUPPORTED) if exit_code != EXIT_INVALID_CASE else exit_code
+            continue
+        if args.json:
+            machine.append(det.as_json())
+        else:
+            print(summarize(det), flush=True)
+    if args.json:
+        json.dump(machine, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    return exit_code
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        det = determine_file(args.case)
+    except (CaseSyntaxError, CaseFormError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID_CASE
+    except UnsupportedRequestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNSUPPORTED
+    sys.stdout.write(det.report.serialize(format=args.format))
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
