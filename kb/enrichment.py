@@ -177,6 +177,8 @@ class _Enricher:
         for cls in self.kb.classes_with_superclasses(set(contexts)):
             self.g.add((self.request, RDF.type, cls))
         self.add(IP.reviewPhase, phase)
+        if self.cpt.technique is not None:
+            self.add(IP.requestedTechnique, self.cpt.technique)
         self.add(IP.underGuideline, self.guideline.iri)
         return phase, frozenset(contexts)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 
 from kb import resources
@@ -91,6 +91,18 @@ TERM_FACT_PROPERTIES = (
 )
 
 
+AXIOM_PROPERTIES = (
+    RDF.type,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+    RDFS.domain,
+    RDFS.range,
+    OWL.disjointWith,
+    OWL.equivalentClass,
+    OWL.inverseOf,
+)
+
+
 def _query(graph: Graph, name: str) -> list[ResultRow]:
     text = resources.query_file(name).read_text(encoding="utf-8")
     return [row for row in graph.query(text) if isinstance(row, ResultRow)]
@@ -124,6 +136,7 @@ class Knowledge:
         self.shapes = shapes
         self.form_shapes = form_shapes
         self.superclasses = self._class_closure()
+        self.axioms = self._axioms()
         self.individual_types = self._individual_types()
         self.term_facts = self._term_facts()
         self.guidelines = self._guidelines()
@@ -166,6 +179,21 @@ class Knowledge:
         for cls in list(direct):
             up(cls, frozenset())
         return closure
+
+    def _axioms(self) -> Graph:
+        """The ontology's class and property axioms (no labels, definitions or individuals).
+
+        This is the part of the ontology pySHACL mixes into each case (``ont_graph``); keeping it
+        to the axioms makes that per-case mix cheap without changing what the shapes can read.
+        """
+        axioms = Graph()
+        schema_types = {OWL.Class, RDFS.Class, OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property}
+        terms = {s for s, o in self.ontology.subject_objects(RDF.type) if o in schema_types}
+        for term in terms:
+            for prop in AXIOM_PROPERTIES:
+                for value in self.ontology.objects(term, prop):
+                    axioms.add((term, prop, value))
+        return axioms
 
     def classes_with_superclasses(self, classes: set[URIRef]) -> set[URIRef]:
         result: set[URIRef] = set()

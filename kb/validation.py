@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
-from pyshacl import validate
+from pyshacl.graph_abstraction import DataGraph
+from pyshacl.shapes_graph import ShapesGraph
+from pyshacl.validator import Validator
 from rdflib import Graph
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
 from kb.knowledge import Knowledge
+
+_OPTIONS: dict[str, Any] = {
+    "inference": "none",
+    "inplace": True,
+    "allow_warnings": True,
+    "allow_infos": False,
+    "advanced": False,
+    "abort_on_first": False,
+}
+_LOCK = threading.Lock()
+_SHAPES_GRAPHS: dict[int, ShapesGraph] = {}
 
 
 @lru_cache(maxsize=1024)
@@ -27,29 +41,41 @@ class PreparedQueryGraph(Graph):
     """
 
     def query(self, query_object: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(query_object, str) and not kwargs.get("initNs"):
+        init_ns = kwargs.get("initNs") or (args[2] if len(args) > 2 else None)
+        if isinstance(query_object, str) and not init_ns:
             query_object = _prepared(query_object)
         return super().query(query_object, *args, **kwargs)
+
+
+def _shapes_graph(knowledge: Knowledge) -> ShapesGraph:
+    """The pySHACL view of the criterion shapes, built once per process (shapes are harvested once)."""
+    key = id(knowledge.shapes)
+    if key not in _SHAPES_GRAPHS:
+        shapes_graph = ShapesGraph(knowledge.shapes)
+        _ = shapes_graph.shapes  # harvest now, not during the first case
+        _SHAPES_GRAPHS[key] = shapes_graph
+    return _SHAPES_GRAPHS[key]
 
 
 def validate_case(case: Graph, knowledge: Knowledge) -> tuple[bool, Graph]:
     """Validate with pySHACL; shapes come only from the project's shapes graph, never from the case.
 
-    The ontology is passed as ``ont_graph`` (mixed into a private copy of the case graph); no
-    inference runs per case, because the enrichment step has already asserted the classes the
-    shapes need from a closure computed once.
+    The ontology's axioms are passed as ``ont_graph`` (mixed into a private copy of the case graph, so the
+    caller's graph is untouched); no inference runs per case, because the enrichment step has
+    already asserted the classes the shapes need from a closure computed once.
     """
     data = PreparedQueryGraph()
     for triple in case:
         data.add(triple)
-    conforms, report, _text = validate(
-        data,
-        shacl_graph=knowledge.shapes,
-        ont_graph=knowledge.ontology,
-        inference="none",
-        allow_warnings=True,
-        inplace=True,
-    )
+    with _LOCK:
+        validator = Validator(
+            DataGraph.from_rdflib(data),
+            shacl_graph=knowledge.shapes,
+            ont_graph=knowledge.axioms,
+            options=dict(_OPTIONS),
+        )
+        validator.shacl_graph = _shapes_graph(knowledge)
+        conforms, report, text = validator.run()
     if not isinstance(report, Graph):
-        raise RuntimeError(f"SHACL validation failed: {_text}")
+        raise RuntimeError(f"SHACL validation failed: {text}")
     return bool(conforms), report
