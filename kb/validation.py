@@ -75,7 +75,7 @@ def validate_case(case: Graph, knowledge: Knowledge) -> tuple[bool, Graph]:
             options=dict(_OPTIONS),
         )
         validator.shacl_graph = _shapes_graph(knowledge)
-        conforms, report, text = validator.run()
+        conforms, report, text = validator.run()  # type: ignore[no-untyped-call]
     if not isinstance(report, Graph):
         raise RuntimeError(f"SHACL validation failed: {text}")
     return bool(conforms), report

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
-echo "== ruff" && .venv/bin/ruff check kb api tests scripts
+echo "== ruff" && .venv/bin/ruff check kb api tests benchmarks
 echo "== mypy" && .venv/bin/mypy
 echo "== pytest" && exec .venv/bin/python -m pytest "$@"
