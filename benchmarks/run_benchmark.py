@@ -74,7 +74,7 @@ def main() -> None:
     knowledge = load_knowledge()
     load_seconds = time.perf_counter() - start
     texts = generate(args.cases, args.seed)
-    stages: Counter[str] = Counter()
+    stages: dict[str, float] = dict.fromkeys(("parse", "form", "enrich", "validate", "decide"), 0.0)
     outcomes: Counter[str] = Counter()
     begin = time.perf_counter()
     for index, text in enumerate(texts, 1):
