@@ -17,9 +17,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rdflib import Graph
+
 from kb import __version__, resources
+from kb.determination import determination_graph
 from kb.engine import determine_file
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
+from kb.namespaces import DET, IP
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -38,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     det = sub.add_parser("determine", help="determine one or more cases")
     det.add_argument("cases", nargs="*", type=Path, help="case files (.ttl or .jsonld)")
     det.add_argument("--examples", action="store_true", help="determine the bundled example cases")
-    det.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
+    form = det.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
+    form.add_argument("--turtle", action="store_true", help="print the determinations as RDF (Turtle)")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
@@ -69,8 +75,9 @@ def _determine(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     exit_code = EXIT_OK
     machine = []
+    rdf = Graph()
     for index, path in enumerate(files):
-        if not args.json:
+        if not (args.json or args.turtle):
             print(f"[{index + 1}/{len(files)}] ", end="", file=sys.stderr, flush=True)
         try:
             det = determine_file(path)
@@ -84,11 +91,17 @@ def _determine(args: argparse.Namespace) -> int:
             continue
         if args.json:
             machine.append(det.as_json())
+        elif args.turtle:
+            rdf += determination_graph(det)
         else:
             print(summarize(det), flush=True)
     if args.json:
         json.dump(machine, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
+    if args.turtle:
+        rdf.bind("ip", IP)
+        rdf.bind("det", DET)
+        sys.stdout.write(rdf.serialize(format="turtle"))
     return exit_code
 
 

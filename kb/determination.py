@@ -17,16 +17,18 @@ Warnings (guideline notes) are reported and never decide.
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.caseform import short
 from kb.enrichment import Enriched
 from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
-from kb.namespaces import IP, SH
+from kb.namespaces import DET, IP, SH
 
 MET = "met"
 NOT_MET = "not met"
@@ -125,6 +127,44 @@ class Determination:
             "criteria": [r.as_json() for r in self.results],
             "reportConforms": self.conforms,
         }
+
+
+def determination_graph(
+    det: Determination, node: URIRef | None = None, determined_at: dt.datetime | None = None
+) -> Graph:
+    """The determination as RDF in the ontology's determination vocabulary (a new IRI unless given)."""
+    graph = Graph()
+    graph.bind("ip", IP)
+    graph.bind("det", DET)
+    node = node or DET[str(uuid.uuid4())]
+    graph.add((node, RDF.type, IP.Determination))
+    graph.add((node, IP.forRequest, det.request))
+    graph.add((node, IP.underGuideline, det.guideline))
+    graph.add((node, IP.reviewPhase, det.phase))
+    graph.add((node, IP.outcome, OUTCOME_IRIS[det.outcome]))
+    when = determined_at or dt.datetime.now(dt.UTC)
+    graph.add((node, IP.determinedAt, Literal(when.isoformat(timespec="seconds"), datatype=XSD.dateTime)))
+    for reason in det.reason_categories:
+        graph.add((node, IP.denialReason, reason))
+    for result in det.deciding:
+        graph.add((node, IP.decidingCriterion, result.criterion.iri))
+    for pathway in det.satisfied_pathways:
+        graph.add((node, IP.satisfiedPathway, pathway.iri))
+    for _, item in det.missing_documentation:
+        graph.add((node, IP.missingDocumentation, Literal(item)))
+    for result in det.results:
+        result_node = URIRef(f"{node}/{result.criterion.id}")
+        graph.add((node, IP.hasCriterionResult, result_node))
+        graph.add((result_node, RDF.type, IP.CriterionResult))
+        graph.add((result_node, IP.criterion, result.criterion.iri))
+        graph.add((result_node, IP.status, STATUS_IRIS[result.status]))
+        if result.criterion.severity is not None:
+            graph.add((result_node, IP.severity, result.criterion.severity))
+        for message in result.messages:
+            graph.add((result_node, IP.message, Literal(message)))
+        for value in result.values:
+            graph.add((result_node, IP.valueSeen, Literal(value)))
+    return graph
 
 
 def _text(value: Node | None) -> str | None:
