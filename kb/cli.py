@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     form = det.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
     form.add_argument("--turtle", action="store_true", help="print the determinations as RDF (Turtle)")
+    cov = sub.add_parser("coverage", help="print the criteria coverage table (Markdown)")
+    cov.add_argument("--fixtures", type=Path, default=Path("tests/criteria"), help="per-criterion fixture directory")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
@@ -61,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "determine":
             return _determine(args)
+        if args.command == "coverage":
+            return _coverage(args)
         return _report(args)
     except BrokenPipeError:
         return EXIT_OK
@@ -103,6 +107,14 @@ def _determine(args: argparse.Namespace) -> int:
         rdf.bind("det", DET)
         sys.stdout.write(rdf.serialize(format="turtle"))
     return exit_code
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from kb.coverage import coverage_markdown
+    from kb.knowledge import load_knowledge
+
+    sys.stdout.write(coverage_markdown(load_knowledge(), args.fixtures))
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
