@@ -17,6 +17,11 @@ text, the pathways that list it, its SHACL shape and severity, and the fixture c
 """
 
 
+TABLE_HEAD = (
+    "| Criterion | Kind | Section | Verbatim text | Pathways | Shape | Severity | Passing cases | Failing cases |"
+)
+
+
 def _fixtures(fixtures_dir: Path, criterion_id: str) -> tuple[list[str], list[str]]:
     files = sorted(p.name for p in (fixtures_dir / criterion_id).glob("*.ttl"))
     passing = [f for f in files if f.startswith("met-")]
@@ -45,9 +50,7 @@ def coverage_markdown(knowledge: Knowledge, fixtures_dir: Path) -> str:
         by_guideline.setdefault(info.guideline_number, []).append(row)
     for number, rows in by_guideline.items():
         lines.append(f"## {number}\n")
-        lines.append(
-            "| Criterion | Kind | Section | Verbatim text | Pathways | Shape | Severity | Passing cases | Failing cases |"
-        )
+        lines.append(TABLE_HEAD)
         lines.append("|---|---|---|---|---|---|---|---|---|")
         lines.extend(rows)
         lines.append("")
