@@ -135,7 +135,7 @@ def test_console_blocks(block: Block) -> None:
 def test_coverage_table_is_current() -> None:
     expected = coverage_markdown(load_knowledge(), ROOT / "tests" / "criteria")
     actual = (ROOT / "docs" / "criteria-coverage.md").read_text(encoding="utf-8")
-    assert actual == expected, "docs/criteria-coverage.md is out of date: run `ipkg coverage > docs/criteria-coverage.md`"
+    assert actual == expected, "docs/criteria-coverage.md is out of date: run ipkg coverage > docs/criteria-coverage.md"
 
 
 def test_docs_have_examples() -> None:
