@@ -1,7 +1,7 @@
-"""Where the ontology, shapes, SPARQL and example files live.
+"""Where the ontology, shapes, SPARQL and example files live: at the repository root beside ``kb/``.
 
-In a source checkout they sit at the repository root beside ``kb/``; in an installed wheel they
-are packaged under ``kb/resources/``.
+The project is installed in editable mode from its checkout (``scripts/bootstrap.sh``), so the data
+files stay where maintainers edit them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _root_for(name: str) -> Path:
-    packaged = _PACKAGE_DIR / "resources" / name
-    if packaged.is_dir():
-        return packaged
     return _PACKAGE_DIR.parent / name
 
 

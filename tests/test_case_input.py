@@ -10,6 +10,7 @@ import pytest
 from kb.caseio import JSONLD, MAX_CASE_BYTES, TURTLE, parse_case
 from kb.engine import determine_text
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
+from kb.namespaces import IP
 
 BASE = (Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(
     encoding="utf-8"
@@ -168,3 +169,24 @@ def test_non_utf8_input() -> None:
     with pytest.raises(CaseSyntaxError) as info:
         parse_case(b"\xff\xfe\x00", TURTLE, "case.ttl")
     assert "UTF-8" in str(info.value)
+
+
+def test_jsonld_native_numbers_pass_the_form_checks() -> None:
+    document = json.loads(_jsonld_case("https://w3id.org/ipkg/context.jsonld"))
+    document["forPatient"]["hasProcedureRecord"] = {
+        "id": "case:j1-prior",
+        "type": "ProcedureRecord",
+        "cptCode": "CPT_64483",
+        "performedOn": "2024-05-01",
+        "spinalRegion": "Lumbar",
+        "reliefPercent": 40.5,
+        "reliefDurationDays": 20,
+    }
+    document["forPatient"]["hasPainAssessment"] = {
+        "id": "case:j1-pain",
+        "type": "PainAssessment",
+        "assessedOn": "2024-06-01",
+        "painScore": 7,
+    }
+    determination = determine_text(json.dumps(document), JSONLD, "case.jsonld")
+    assert determination.phase == IP.InitialTreatmentPhaseRepeat
