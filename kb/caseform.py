@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pyshacl import validate
 from rdflib import OWL, RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
+from kb.validation import run_shacl
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)
 
@@ -74,10 +74,9 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
 
 
 def _shape_problems(case: Graph, knowledge: Knowledge) -> list[str]:
-    conforms, report, _ = validate(case, shacl_graph=knowledge.form_shapes, inference="none", allow_warnings=True)
+    conforms, report = run_shacl(case, knowledge.form_shapes, None)
     if conforms:
         return []
-    assert isinstance(report, Graph)
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(result, SH.focusNode)

@@ -47,35 +47,37 @@ class PreparedQueryGraph(Graph):
         return super().query(query_object, *args, **kwargs)
 
 
-def _shapes_graph(knowledge: Knowledge) -> ShapesGraph:
-    """The pySHACL view of the criterion shapes, built once per process (shapes are harvested once)."""
-    key = id(knowledge.shapes)
+def _shapes_graph(shapes: Graph) -> ShapesGraph:
+    """The pySHACL view of a shapes graph, built once per process (shapes are harvested once)."""
+    key = id(shapes)
     if key not in _SHAPES_GRAPHS:
-        shapes_graph = ShapesGraph(knowledge.shapes)
+        shapes_graph = ShapesGraph(shapes)
         _ = shapes_graph.shapes  # harvest now, not during the first case
         _SHAPES_GRAPHS[key] = shapes_graph
     return _SHAPES_GRAPHS[key]
 
 
-def validate_case(case: Graph, knowledge: Knowledge) -> tuple[bool, Graph]:
-    """Validate with pySHACL; shapes come only from the project's shapes graph, never from the case.
-
-    The ontology's axioms are passed as ``ont_graph`` (mixed into a private copy of the case graph, so the
-    caller's graph is untouched); no inference runs per case, because the enrichment step has
-    already asserted the classes the shapes need from a closure computed once.
-    """
-    data = PreparedQueryGraph()
-    for triple in case:
-        data.add(triple)
+def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None) -> tuple[bool, Graph]:
+    """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes."""
     with _LOCK:
         validator = Validator(
-            DataGraph.from_rdflib(data),
-            shacl_graph=knowledge.shapes,
-            ont_graph=knowledge.axioms,
-            options=dict(_OPTIONS),
+            DataGraph.from_rdflib(data), shacl_graph=shapes, ont_graph=ont_graph, options=dict(_OPTIONS)
         )
-        validator.shacl_graph = _shapes_graph(knowledge)
+        validator.shacl_graph = _shapes_graph(shapes)
         conforms, report, text = validator.run()  # type: ignore[no-untyped-call]
     if not isinstance(report, Graph):
         raise RuntimeError(f"SHACL validation failed: {text}")
     return bool(conforms), report
+
+
+def validate_case(case: Graph, knowledge: Knowledge) -> tuple[bool, Graph]:
+    """Validate with pySHACL; shapes come only from the project's shapes graph, never from the case.
+
+    The ontology's axioms are passed as ``ont_graph`` (mixed into a private copy of the case graph,
+    so the caller's graph is untouched); no inference runs per case, because the enrichment step
+    has already asserted the classes the shapes need from a closure computed once.
+    """
+    data = PreparedQueryGraph()
+    for triple in case:
+        data.add(triple)
+    return run_shacl(data, knowledge.shapes, knowledge.axioms)
