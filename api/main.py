@@ -48,7 +48,7 @@ async def create_determination(request: Request, settings: SettingsDep) -> dict[
     if fmt is None:
         raise problems.UnsupportedMediaTypeError(media_type)
     body = await _read_limited(request, settings.max_body_bytes)
-    determination = await run_in_threadpool(determine_text, body, fmt, "request body")
+    determination = await run_in_threadpool(determine_text, body, fmt, "request body", settings.max_body_bytes)
     return determination.as_json()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rdflib import OWL, RDF, Graph, Literal, URIRef
+from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.errors import CaseFormError
@@ -25,6 +25,19 @@ def short(node: Node) -> str:
     if text.startswith(str(IP)):
         return "ip:" + text[len(str(IP)) :]
     return text
+
+
+def describe(graph: Graph, node: Node) -> str:
+    """A name for a node that a requester can find in their case: its IRI, or for a blank node its
+    type and where it hangs (e.g. ``the ip:ProcedureRecord under case:p1 ip:hasProcedureRecord``)."""
+    if not isinstance(node, BNode):
+        return short(node)
+    kind = graph.value(node, RDF.type)
+    label = f"the {short(kind)}" if kind is not None else "a blank node"
+    parent = next(iter(graph.subject_predicates(node)), None)
+    if parent is not None:
+        label += f" under {describe(graph, parent[0])} {short(parent[1])}"
+    return label
 
 
 def check_case_form(case: Graph, knowledge: Knowledge, source: str) -> URIRef:
@@ -83,7 +96,7 @@ def _shape_problems(case: Graph, knowledge: Knowledge) -> list[str]:
         path = report.value(result, SH.resultPath)
         value = report.value(result, SH.value)
         message = report.value(result, SH.resultMessage)
-        where = short(focus) if focus is not None else "?"
+        where = describe(case, focus) if focus is not None else "?"
         if path is not None:
             where += f" {short(path)}"
         text = f"{where}: {message}"
@@ -101,19 +114,20 @@ def _reference_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     for subject, code in case.subject_objects(IP.cptCode):
         info = knowledge.cpt_by_iri.get(code) if isinstance(code, URIRef) else None
         if info is None:
-            yield f"{short(subject)} ip:cptCode: unknown CPT code {short(code)}; the guidelines list no such code"
+            where = describe(case, subject)
+            yield f"{where} ip:cptCode: unknown CPT code {short(code)}; the guidelines list no such code"
     for subject, value in case.subject_objects(IP.conditionType):
         if not known(value, IP.ConditionType):
-            yield f"{short(subject)} ip:conditionType: unknown condition type {short(value)}"
+            yield f"{describe(case, subject)} ip:conditionType: unknown condition type {short(value)}"
     for subject, value in case.subject_objects(IP.findingType):
         if not known(value, IP.FindingType):
-            yield f"{short(subject)} ip:findingType: unknown finding type {short(value)}"
+            yield f"{describe(case, subject)} ip:findingType: unknown finding type {short(value)}"
     for subject, value in case.subject_objects(IP.justifiesCriterion):
         if value not in knowledge.criteria:
-            yield f"{short(subject)} ip:justifiesCriterion: unknown criterion {short(value)}"
+            yield f"{describe(case, subject)} ip:justifiesCriterion: unknown criterion {short(value)}"
     for subject, value in case.subject_objects(IP.claimedIndication):
         if not isinstance(value, URIRef) or knowledge.pathway(value) is None:
-            yield f"{short(subject)} ip:claimedIndication: unknown indication pathway {short(value)}"
+            yield f"{describe(case, subject)} ip:claimedIndication: unknown indication pathway {short(value)}"
     for subject, value in case.subject_objects(IP.requestedGuideline):
         if value not in knowledge.guidelines:
-            yield f"{short(subject)} ip:requestedGuideline: unknown guideline {short(value)}"
+            yield f"{describe(case, subject)} ip:requestedGuideline: unknown guideline {short(value)}"

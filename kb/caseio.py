@@ -62,11 +62,11 @@ def read_case_file(path: Path) -> Graph:
     return parse_case(data, fmt, str(path))
 
 
-def parse_case(data: bytes | str, fmt: str, source: str = "<case>") -> Graph:
+def parse_case(data: bytes | str, fmt: str, source: str = "<case>", max_bytes: int = MAX_CASE_BYTES) -> Graph:
     """Parse case data in the given format ("turtle" or "json-ld") into a new graph."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if len(raw) > MAX_CASE_BYTES:
-        raise CaseSyntaxError(source, f"the case is {len(raw)} bytes; the limit is {MAX_CASE_BYTES} bytes")
+    if len(raw) > max_bytes:
+        raise CaseSyntaxError(source, f"the case is {len(raw)} bytes; the limit is {max_bytes} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -77,7 +77,7 @@ def _determine(args: argparse.Namespace) -> int:
     if not files:
         print("ipkg determine: give case files or --examples", file=sys.stderr)
         return EXIT_USAGE
-    exit_code = EXIT_OK
+    invalid = unsupported = False
     machine = []
     rdf = Graph()
     for index, path in enumerate(files):
@@ -87,11 +87,11 @@ def _determine(args: argparse.Namespace) -> int:
             det = determine_file(path)
         except (CaseSyntaxError, CaseFormError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-            exit_code = max(exit_code, EXIT_INVALID_CASE)
+            invalid = True
             continue
         except UnsupportedRequestError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            exit_code = max(exit_code, EXIT_UNSUPPORTED) if exit_code != EXIT_INVALID_CASE else exit_code
+            unsupported = True
             continue
         if args.json:
             machine.append(det.as_json())
@@ -106,7 +106,8 @@ def _determine(args: argparse.Namespace) -> int:
         rdf.bind("ip", IP)
         rdf.bind("det", DET)
         sys.stdout.write(rdf.serialize(format="turtle"))
-    return exit_code
+    # An invalid case outranks a request that cannot be reviewed, whatever the order of the files.
+    return EXIT_INVALID_CASE if invalid else EXIT_UNSUPPORTED if unsupported else EXIT_OK
 
 
 def _coverage(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb import __version__
 from kb.caseform import short
 from kb.enrichment import Enriched
 from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
@@ -51,6 +52,13 @@ REASON_NAMES = {
     IP.NotCoveredUnderStateRule: "state-rule",
     IP.ExcludedFromGuideline: "excluded",
 }
+# Order in which denial reasons are listed (a contraindication first).
+DENIAL_REASON_ORDER = (
+    IP.ContraindicationPresent,
+    IP.FrequencyOrIntervalLimit,
+    IP.NotCoveredUnderStateRule,
+    IP.CriterionNotMet,
+)
 STATUS_IRIS = {MET: IP.Met, NOT_MET: IP.NotMet, NOT_DOCUMENTED: IP.NotDocumented}
 OUTCOME_IRIS = {APPROVED: IP.Approved, DENIED: IP.Denied, PENDED: IP.Pended, EXCLUDED: IP.Excluded}
 
@@ -144,6 +152,7 @@ def determination_graph(
     graph.add((node, IP.outcome, OUTCOME_IRIS[det.outcome]))
     when = determined_at or dt.datetime.now(dt.UTC)
     graph.add((node, IP.determinedAt, Literal(when.isoformat(timespec="seconds"), datatype=XSD.dateTime)))
+    graph.add((node, IP.engineVersion, Literal(__version__)))
     for reason in det.reason_categories:
         graph.add((node, IP.denialReason, reason))
     for result in det.deciding:
@@ -229,34 +238,35 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
         pathways = [p for p in pathways if p.iri == claimed]
     pathway_results = [PathwayResult(p, _pathway_status(p, results)) for p in pathways]
 
-    deciding_failed = [r for r in ordered if r.criterion.is_deciding and r.status == NOT_MET]
-    by_kind = {
-        kind: [r for r in deciding_failed if r.criterion.kind == kind]
-        for kind in ("Exclusion", "Contraindication", "FrequencyLimit", "LegislativeRequirement")
-    }
     warnings = [r for r in ordered if not r.criterion.is_deciding and r.status != MET]
     satisfied = [pr.pathway for pr in pathway_results if pr.status == MET]
-    # Criteria of any pathway of the guideline count only through the pathways evaluated here.
+    # Criteria of any pathway of the guideline count only through the pathways evaluated here; every
+    # other deciding criterion (exclusions, contraindications, limits, state rules) stands alone and
+    # decides by its own reason category.
     pathway_criteria = {c for p in knowledge.pathways.get(enriched.guideline.iri, []) for c in p.criteria}
+    standalone_failed = [
+        r
+        for r in ordered
+        if r.criterion.is_deciding and r.status == NOT_MET and r.criterion.iri not in pathway_criteria
+    ]
+    exclusions = [r for r in standalone_failed if r.criterion.reason_category == IP.ExcludedFromGuideline]
 
     outcome: str
     reasons: list[URIRef] = []
     deciding: list[CriterionResult] = []
     missing: list[tuple[str, str]] = []
-    if by_kind["Exclusion"]:
-        outcome, reasons, deciding = EXCLUDED, [IP.ExcludedFromGuideline], by_kind["Exclusion"]
+    if exclusions:
+        outcome, reasons, deciding = EXCLUDED, [IP.ExcludedFromGuideline], exclusions
     else:
-        for kind, reason in (
-            ("Contraindication", IP.ContraindicationPresent),
-            ("FrequencyLimit", IP.FrequencyOrIntervalLimit),
-            ("LegislativeRequirement", IP.NotCoveredUnderStateRule),
-        ):
-            if by_kind[kind]:
+        for reason in DENIAL_REASON_ORDER:
+            failed = [r for r in standalone_failed if r.criterion.reason_category == reason]
+            if failed:
                 reasons.append(reason)
-                deciding.extend(by_kind[kind])
+                deciding.extend(failed)
         pathways_failed = bool(pathway_results) and all(pr.status == NOT_MET for pr in pathway_results)
         if pathways_failed:
-            reasons.append(IP.CriterionNotMet)
+            if IP.CriterionNotMet not in reasons:
+                reasons.append(IP.CriterionNotMet)
             deciding.extend(
                 results[c]
                 for pr in pathway_results

@@ -7,7 +7,7 @@ from pathlib import Path
 from rdflib import Graph
 
 from kb.caseform import check_case_form
-from kb.caseio import parse_case, read_case_file
+from kb.caseio import MAX_CASE_BYTES, parse_case, read_case_file
 from kb.determination import Determination, decide
 from kb.enrichment import enrich
 from kb.knowledge import Knowledge, load_knowledge
@@ -27,5 +27,7 @@ def determine_file(path: Path, knowledge: Knowledge | None = None) -> Determinat
     return determine_graph(read_case_file(path), str(path), knowledge)
 
 
-def determine_text(data: bytes | str, fmt: str, source: str = "<case>") -> Determination:
-    return determine_graph(parse_case(data, fmt, source), source)
+def determine_text(
+    data: bytes | str, fmt: str, source: str = "<case>", max_bytes: int = MAX_CASE_BYTES
+) -> Determination:
+    return determine_graph(parse_case(data, fmt, source, max_bytes), source)

@@ -42,6 +42,15 @@ class ProcedureFact:
     cpt: CptInfo
     date: dt.date
     region: Node | None
+    purpose: Node | None
+
+    def reviewed_under(self, guideline: URIRef) -> bool:
+        """Whether this procedure belongs to the guideline (shared codes are told apart by purpose)."""
+        if guideline not in self.cpt.guidelines or self.cpt.add_on:
+            return False
+        if len(self.cpt.guidelines) > 1 and isinstance(self.purpose, URIRef):
+            return SHARED_CODE_PURPOSE_GUIDELINE.get(self.purpose, SHARED_CODE_DEFAULT_GUIDELINE) == guideline
+        return len(self.cpt.guidelines) == 1 or guideline == SHARED_CODE_DEFAULT_GUIDELINE
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,15 @@ class _Enricher:
             date = _date(self.g, node, IP.performedOn)
             if not isinstance(code, URIRef) or date is None:
                 continue
-            facts.append(ProcedureFact(node, self.kb.cpt_by_iri[code], date, self.g.value(node, IP.spinalRegion)))
+            facts.append(
+                ProcedureFact(
+                    node,
+                    self.kb.cpt_by_iri[code],
+                    date,
+                    self.g.value(node, IP.spinalRegion),
+                    self.g.value(node, IP.purpose),
+                )
+            )
         return sorted(facts, key=lambda f: (f.date, str(f.node)))
 
     def episode_events(self) -> list[tuple[dt.date, Node]]:
@@ -235,7 +252,7 @@ class _Enricher:
         guideline = self.guideline.iri
         all_procs = self.procedures()
         prior = [p for p in all_procs if p.date < self.dos]
-        same_kind = [p for p in prior if guideline in p.cpt.guidelines and not p.cpt.add_on]
+        same_kind = [p for p in prior if p.reviewed_under(guideline)]
         same_region = [p for p in same_kind if p.region == self.region]
         events = self.episode_events()
         gap = self.guideline.new_episode_days or 730

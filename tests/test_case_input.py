@@ -49,6 +49,9 @@ def test_unknown_cpt_code() -> None:
 def test_pain_score_of_11() -> None:
     problems = form_problems(mutate("ip:painScore 7", "ip:painScore 11"))
     assert any("ip:painScore must be one whole number from 0 to 10" in p and "11" in p for p in problems)
+    assert any(
+        p.startswith("the ip:PainAssessment under https://w3id.org/ipkg/case/acute-approved-patient") for p in problems
+    )
 
 
 def test_pain_score_of_wrong_type() -> None:
@@ -190,3 +193,15 @@ def test_jsonld_native_numbers_pass_the_form_checks() -> None:
     }
     determination = determine_text(json.dumps(document), JSONLD, "case.jsonld")
     assert determination.phase == IP.InitialTreatmentPhaseRepeat
+
+
+def test_a_prior_pump_trial_on_a_shared_code_is_not_an_epidural_injection() -> None:
+    prior = """
+case:acute-approved-patient ip:hasProcedureRecord [ a ip:ProcedureRecord ;
+    ip:cptCode ip:CPT_62323 ; ip:performedOn "2024-05-01"^^xsd:date ; ip:spinalRegion ip:Lumbar ;
+    ip:purpose ip:{purpose} ] .
+"""
+    as_trial = determine_text(BASE + prior.replace("{purpose}", "IntrathecalPumpTrial"), TURTLE, "case.ttl")
+    as_epidural = determine_text(BASE + prior.replace("{purpose}", "TherapeuticPainTreatment"), TURTLE, "case.ttl")
+    assert as_trial.phase == IP.InitialPhase
+    assert as_epidural.phase == IP.InitialTreatmentPhaseRepeat

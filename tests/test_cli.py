@@ -84,3 +84,12 @@ def test_examples_are_all_determined(capsys: pytest.CaptureFixture[str]) -> None
     assert cli.main(["determine", "--examples", "--json"]) == cli.EXIT_OK
     items = json.loads(capsys.readouterr().out)
     assert len(items) == len(cli._example_files()) >= 1
+
+
+def test_invalid_case_outranks_unsupported_request_in_any_order(tmp_path: Path) -> None:
+    early = tmp_path / "early.ttl"
+    early.write_text(EXAMPLE.read_text(encoding="utf-8").replace('"2024-06-10"^^xsd:date', '"2023-06-10"^^xsd:date'))
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("not turtle")
+    assert cli.main(["determine", str(early), str(bad)]) == cli.EXIT_INVALID_CASE
+    assert cli.main(["determine", str(bad), str(early)]) == cli.EXIT_INVALID_CASE
