@@ -20,6 +20,7 @@ Rules implemented here, with their source:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
@@ -128,7 +129,7 @@ def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source:
     return guideline
 
 
-class _Enricher:
+class Enricher:
     def __init__(self, case: Graph, request: URIRef, knowledge: Knowledge, guideline: GuidelineInfo) -> None:
         self.g = case
         self.request = request
@@ -190,6 +191,9 @@ class _Enricher:
         self._pain()
         self._therapy()
         phase = self._episode()
+        hook = GUIDELINE_HOOKS.get(self.guideline.iri)
+        if hook is not None:
+            phase = hook(self) or phase
         contexts = self._contexts(phase)
         for cls in self.kb.classes_with_superclasses(set(contexts)):
             self.g.add((self.request, RDF.type, cls))
@@ -334,12 +338,14 @@ class _Enricher:
         for ctx in self.kb.contexts:
             if ctx.guideline != self.guideline.iri or ctx.phase not in (phase, IP.AnyPhase):
                 continue
-            if ctx.state is not None and (str(state) != ctx.state or not self._state_policy_applies()):
-                continue
+            if ctx.state is not None:
+                policy = STATE_POLICY_HOOKS.get((self.guideline.iri, ctx.state))
+                if str(state) != ctx.state or (policy is not None and not policy(self)):
+                    continue
             chosen.append(ctx.iri)
         return chosen
 
-    def _state_policy_applies(self) -> bool:
+    def cg300_washington_applies(self) -> bool:
         """NIA_CG_300 Washington: therapeutic injections for chronic pain, not systemic inflammatory disease."""
         if self.g.value(self.request, IP.purpose) not in THERAPEUTIC_PURPOSES:
             return False
@@ -351,8 +357,21 @@ class _Enricher:
         return not (isinstance(onset, Literal) and onset.toPython() > self.ref3)
 
 
+# Guideline-specific enrichment, registered per guideline: a hook runs after the generic derived
+# facts, may add facts of its own (with properties marked ip:derivedBy in the ontology) and may
+# return a phase that replaces the generic one.
+GuidelineHook = Callable[[Enricher], URIRef | None]
+GUIDELINE_HOOKS: dict[URIRef, GuidelineHook] = {}
+
+# State coverage policies: whether a state's review context applies to the request beyond the
+# member's state (e.g. the Washington policy's scope in NIA_CG_300).
+STATE_POLICY_HOOKS: dict[tuple[URIRef, str], Callable[[Enricher], bool]] = {
+    (IP.NIA_CG_300, "WA"): Enricher.cg300_washington_applies,
+}
+
+
 def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:
     """Select the guideline, derive the facts, and assert the review contexts on the request."""
     guideline = select_guideline(case, request, knowledge, source)
-    phase, contexts = _Enricher(case, request, knowledge, guideline).run()
+    phase, contexts = Enricher(case, request, knowledge, guideline).run()
     return Enriched(graph=case, request=request, guideline=guideline, phase=phase, contexts=contexts)
