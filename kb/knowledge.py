@@ -332,5 +332,5 @@ def load_knowledge() -> Knowledge:
     """Parse the ontology and shapes once per process."""
     ontology = parse_files(resources.ontology_files())
     shapes = parse_files(resources.criterion_shape_files())
-    form_shapes = parse_files([resources.case_form_shapes_file()])
+    form_shapes = parse_files(resources.case_form_shapes_files())
     return Knowledge(ontology, shapes, form_shapes)

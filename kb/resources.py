@@ -32,11 +32,12 @@ def ontology_files() -> list[Path]:
 
 
 def criterion_shape_files() -> list[Path]:
-    return sorted(p for p in shapes_dir().glob("*.ttl") if p.name != "case-form.ttl")
+    return sorted(p for p in shapes_dir().glob("*.ttl") if not p.name.startswith("case-form"))
 
 
-def case_form_shapes_file() -> Path:
-    return shapes_dir() / "case-form.ttl"
+def case_form_shapes_files() -> list[Path]:
+    """shapes/case-form.ttl and any shapes/case-form-*.ttl (form checks of later vocabulary)."""
+    return sorted(shapes_dir().glob("case-form*.ttl"))
 
 
 def jsonld_context_file() -> Path:

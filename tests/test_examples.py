@@ -1,4 +1,4 @@
-"""The bundled example cases give the outcomes recorded in examples/expected-outcomes.json.
+"""The bundled example cases give the outcomes recorded in examples/expected/*.json.
 
 Each entry maps a file name in examples/cases to its expected outcome, reason categories, deciding
 criterion ids and the criterion ids of its missing-documentation items.
@@ -16,7 +16,7 @@ from kb.engine import determine_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = REPO_ROOT / "examples" / "cases"
-EXPECTED_FILE = REPO_ROOT / "examples" / "expected-outcomes.json"
+EXPECTED_DIR = REPO_ROOT / "examples" / "expected"
 CASE_SUFFIXES = {".ttl", ".jsonld"}
 
 
@@ -28,7 +28,13 @@ class Expected(TypedDict):
 
 
 def _expected() -> dict[str, Expected]:
-    data: dict[str, Expected] = json.loads(EXPECTED_FILE.read_text(encoding="utf-8"))
+    """All expected outcomes, one JSON file per guideline in examples/expected/."""
+    data: dict[str, Expected] = {}
+    for path in sorted(EXPECTED_DIR.glob("*.json")):
+        part: dict[str, Expected] = json.loads(path.read_text(encoding="utf-8"))
+        duplicated = set(part) & set(data)
+        assert not duplicated, f"{path.name} repeats {sorted(duplicated)}"
+        data.update(part)
     return data
 
 
