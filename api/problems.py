@@ -3,55 +3,80 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.sparql_guard import QueryRefusedError
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
+from kb.repository import UnknownIdError
+from kb.store.base import QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class BodyTooLargeError(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"the request body exceeds {limit} bytes")
+class ProblemError(Exception):
+    """An error answered as a problem document with the given status."""
+
+    def __init__(self, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+        super().__init__(detail)
 
 
-class UnsupportedMediaTypeError(Exception):
-    def __init__(self, media_type: str) -> None:
-        self.media_type = media_type
-        super().__init__(f"unsupported Content-Type {media_type!r}: send text/turtle or application/ld+json")
-
-
-class NotFoundError(Exception):
-    pass
-
-
-def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+def problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: object) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.headers)
+
     @app.exception_handler(CaseSyntaxError)
     async def _syntax(_: Request, exc: CaseSyntaxError) -> JSONResponse:
         return problem(400, "Malformed case", str(exc), line=exc.line)
 
     @app.exception_handler(CaseFormError)
     async def _form(_: Request, exc: CaseFormError) -> JSONResponse:
-        return problem(422, "Invalid case", "the case is not valid", problems=exc.problems)
+        return problem(422, "Invalid case", "; ".join(exc.problems), problems=exc.problems)
 
     @app.exception_handler(UnsupportedRequestError)
     async def _unsupported(_: Request, exc: UnsupportedRequestError) -> JSONResponse:
         return problem(422, "Request cannot be reviewed", exc.problem)
 
-    @app.exception_handler(BodyTooLargeError)
-    async def _too_large(_: Request, exc: BodyTooLargeError) -> JSONResponse:
-        return problem(413, "Request body too large", str(exc))
-
-    @app.exception_handler(UnsupportedMediaTypeError)
-    async def _media(_: Request, exc: UnsupportedMediaTypeError) -> JSONResponse:
-        return problem(415, "Unsupported media type", str(exc))
-
-    @app.exception_handler(NotFoundError)
-    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+    @app.exception_handler(UnknownIdError)
+    async def _unknown(_: Request, exc: UnknownIdError) -> JSONResponse:
         return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(QueryRefusedError)
+    async def _refused(_: Request, exc: QueryRefusedError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail)
+
+    @app.exception_handler(QuerySyntaxError)
+    async def _query_syntax(_: Request, exc: QuerySyntaxError) -> JSONResponse:
+        return problem(400, "Malformed query", str(exc))
+
+    @app.exception_handler(QueryTimeoutError)
+    async def _timeout(_: Request, exc: QueryTimeoutError) -> JSONResponse:
+        return problem(503, "Query time limit exceeded", str(exc), headers={"Retry-After": "1"})
+
+    @app.exception_handler(RowCapExceededError)
+    async def _row_cap(_: Request, exc: RowCapExceededError) -> JSONResponse:
+        return problem(422, "Result too large", f"{exc}; narrow the query or add LIMIT (no partial answer is given)")
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        return problem(503, "Store unavailable", str(exc), headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()]
+        return problem(422, "Invalid request", "; ".join(errors), errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))

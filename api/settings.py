@@ -1,12 +1,41 @@
-"""Service settings, read from the environment (prefix IPKG_)."""
+"""Service settings, read from the environment (prefix IPKG_) or a .env file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class TokenGrant(BaseModel):
+    """Who a bearer token stands for and what it may do."""
+
+    name: str
+    scopes: list[Literal["read", "write"]]
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="IPKG_")
+    model_config = SettingsConfigDict(env_prefix="IPKG_", env_file=".env", extra="ignore")
+
+    store: Literal["embedded", "sparql"] = "embedded"
+    """embedded: Oxigraph on disk at store_path; sparql: an external SPARQL 1.1 server."""
+    store_path: Path = Path("var/store")
+    sparql_query_url: str | None = None
+    sparql_update_url: str | None = None
+    sparql_graph_store_url: str | None = None
+
+    tokens: dict[str, TokenGrant] = Field(default_factory=dict)
+    """Bearer tokens, as JSON: {"<token>": {"name": "claims-service", "scopes": ["read", "write"]}}."""
 
     max_body_bytes: int = 5 * 1024 * 1024
     """Largest accepted request body; larger bodies get 413 without being parsed."""
+    query_timeout_seconds: float = 10.0
+    """Time limit of one SPARQL query; a longer query is stopped and answered with an error."""
+    row_cap: int = 10_000
+    """Most rows (or triples) a query result may have; a larger result is an error, never truncated."""
+    page_size_max: int = 200
+    audit_log: Path = Path("var/audit.log")
+    preload_examples: bool = False
+    """Store the bundled example cases and their determinations at start-up."""

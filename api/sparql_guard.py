@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pyparsing import ParseException
+from pyparsing import ParseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
@@ -42,16 +42,14 @@ def _walk(node: Any) -> Iterator[Any]:
     if isinstance(node, CompValue):
         for value in node.values():
             yield from _walk(value)
-    elif isinstance(node, list | tuple):
+    elif isinstance(node, list | tuple | ParseResults):
         for item in node:
             yield from _walk(item)
 
 
 def check_query(text: str, graph_exists: Callable[[str], bool]) -> CheckedQuery:
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryRefusedError(
-            400, "Query too long", f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}"
-        )
+        raise QueryRefusedError(400, "Query too long", f"the query has {len(text)} characters; the limit is {MAX_QUERY_CHARS}")
     try:
         parsed = parseQuery(text)
     except ParseException as exc:
@@ -75,8 +73,10 @@ def check_query(text: str, graph_exists: Callable[[str], bool]) -> CheckedQuery:
                 "SERVICE is refused",
                 "federated queries (SERVICE) are not evaluated: this endpoint never fetches from the network",
             )
-    for clause in query.get("datasetClause") or []:
-        iri = clause.get("default") or clause.get("named")
+    # rdflib's CompValue.get() does not return the default for a missing key, hence the explicit tests.
+    clauses = query["datasetClause"] if "datasetClause" in query else []  # noqa: SIM401
+    for clause in clauses:
+        iri = clause["default"] if "default" in clause else clause["named"] if "named" in clause else None  # noqa: SIM401
         if iri is None or not graph_exists(str(iri)):
             raise QueryRefusedError(
                 403,

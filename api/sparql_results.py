@@ -110,8 +110,7 @@ def serialize_results(outcome: QueryOutcome, fmt: str) -> bytes:
         if outcome.kind == "ask":
             return json.dumps({"head": head, "boolean": outcome.boolean}).encode()
         bindings = [
-            {v: _json_term(t) for v, t in zip(outcome.variables, row, strict=True) if t is not None}
-            for row in outcome.rows
+            {v: _json_term(t) for v, t in zip(outcome.variables, row, strict=True) if t is not None} for row in outcome.rows
         ]
         return json.dumps({"head": head, "results": {"bindings": bindings}}).encode()
     if fmt == "xml":

@@ -17,9 +17,7 @@ text, the pathways that list it, its SHACL shape and severity, and the fixture c
 """
 
 
-TABLE_HEAD = (
-    "| Criterion | Kind | Section | Verbatim text | Pathways | Shape | Severity | Passing cases | Failing cases |"
-)
+TABLE_HEAD = "| Criterion | Kind | Section | Verbatim text | Pathways | Shape | Severity | Passing cases | Failing cases |"
 
 
 def _fixtures(fixtures_dir: Path, criterion_id: str) -> tuple[list[str], list[str]]:

@@ -137,9 +137,7 @@ class Determination:
         }
 
 
-def determination_graph(
-    det: Determination, node: URIRef | None = None, determined_at: dt.datetime | None = None
-) -> Graph:
+def determination_graph(det: Determination, node: URIRef | None = None, determined_at: dt.datetime | None = None) -> Graph:
     """The determination as RDF in the ontology's determination vocabulary (a new IRI unless given)."""
     graph = Graph()
     graph.bind("ip", IP)
@@ -245,9 +243,7 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
     # decides by its own reason category.
     pathway_criteria = {c for p in knowledge.pathways.get(enriched.guideline.iri, []) for c in p.criteria}
     standalone_failed = [
-        r
-        for r in ordered
-        if r.criterion.is_deciding and r.status == NOT_MET and r.criterion.iri not in pathway_criteria
+        r for r in ordered if r.criterion.is_deciding and r.status == NOT_MET and r.criterion.iri not in pathway_criteria
     ]
     exclusions = [r for r in standalone_failed if r.criterion.reason_category == IP.ExcludedFromGuideline]
 
@@ -282,10 +278,7 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
                 for r in ordered
                 if r.criterion.is_deciding
                 and r.status == NOT_DOCUMENTED
-                and (
-                    r.criterion.iri not in pathway_criteria
-                    or any(r.criterion.iri in pr.pathway.criteria for pr in incomplete)
-                )
+                and (r.criterion.iri not in pathway_criteria or any(r.criterion.iri in pr.pathway.criteria for pr in incomplete))
             ]
             if undocumented:
                 outcome, deciding = PENDED, undocumented

@@ -27,7 +27,5 @@ def determine_file(path: Path, knowledge: Knowledge | None = None) -> Determinat
     return determine_graph(read_case_file(path), str(path), knowledge)
 
 
-def determine_text(
-    data: bytes | str, fmt: str, source: str = "<case>", max_bytes: int = MAX_CASE_BYTES
-) -> Determination:
+def determine_text(data: bytes | str, fmt: str, source: str = "<case>", max_bytes: int = MAX_CASE_BYTES) -> Determination:
     return determine_graph(parse_case(data, fmt, source, max_bytes), source)

@@ -47,3 +47,8 @@ def jsonld_context_file() -> Path:
 def query_file(name: str) -> Path:
     """A SPARQL file of the engine (``kb/queries/NAME``)."""
     return _PACKAGE_DIR / "queries" / name
+
+
+def cookbook_dir() -> Path:
+    """The SPARQL cookbook queries (docs/cookbook/*.rq), offered as example queries."""
+    return _root_for("docs") / "cookbook"

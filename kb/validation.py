@@ -60,9 +60,7 @@ def _shapes_graph(shapes: Graph) -> ShapesGraph:
 def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None) -> tuple[bool, Graph]:
     """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes."""
     with _LOCK:
-        validator = Validator(
-            DataGraph.from_rdflib(data), shacl_graph=shapes, ont_graph=ont_graph, options=dict(_OPTIONS)
-        )
+        validator = Validator(DataGraph.from_rdflib(data), shacl_graph=shapes, ont_graph=ont_graph, options=dict(_OPTIONS))
         validator.shacl_graph = _shapes_graph(shapes)
         conforms, report, text = validator.run()  # type: ignore[no-untyped-call]
     if not isinstance(report, Graph):

@@ -1,0 +1,51 @@
+"""POST /cases and GET /cases/{id}: cases stored as submitted, after their form is checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from api.bodies import media_type, read_limited
+from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.negotiation import RDF_BODY_FORMATS, rdf_response
+from api.problems import ProblemError
+from kb.caseform import check_case_form
+from kb.caseio import parse_case
+from kb.enrichment import select_guideline
+
+router = APIRouter(tags=["cases"])
+
+
+@router.post("/cases", status_code=201, summary="Store a case (Turtle or JSON-LD) after checking its form")
+async def create_case(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    knowledge: KnowledgeDep,
+    repository: RepositoryDep,
+    _: WriteAccess,
+) -> dict[str, Any]:
+    fmt = RDF_BODY_FORMATS.get(media_type(request))
+    if fmt is None:
+        raise ProblemError(415, "Unsupported media type", "send the case as text/turtle or application/ld+json")
+    body = await read_limited(request, settings.max_body_bytes)
+    case = parse_case(body, fmt, "request body", settings.max_body_bytes)
+    original = case.__class__()
+    for triple in case:
+        original.add(triple)
+    request_node = check_case_form(case, knowledge, "request body")
+    guideline = select_guideline(case, request_node, knowledge, "request body")
+    case_id = repository.save_case(original)
+    response.headers["Location"] = f"/cases/{case_id}"
+    return {
+        "id": case_id,
+        "request": str(request_node),
+        "guideline": guideline.number,
+        "links": {"self": f"/cases/{case_id}"},
+    }
+
+
+@router.get("/cases/{case_id}", summary="A stored case, as Turtle (default), JSON-LD or N-Triples")
+def get_case(case_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
+    return rdf_response(repository.load_case(case_id), request.headers.get("accept"))

@@ -1,0 +1,113 @@
+"""Determinations: create (inline case or stored case id), read, list, and the SHACL report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.bodies import media_type, read_limited
+from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.negotiation import RDF_BODY_FORMATS, rdf_response
+from api.problems import ProblemError
+from api.sparql_results import negotiate
+from kb.caseio import parse_case
+from kb.repository import DeterminationFilter, Repository, StoredDetermination
+
+router = APIRouter(tags=["determinations"])
+RESPONSE_FORMATS = {
+    "application/json": "json",
+    "text/turtle": "turtle",
+    "application/ld+json": "json-ld",
+    "application/n-triples": "nt",
+}
+
+
+def _respond(stored: StoredDetermination, repository: Repository, accept: str | None, status: int) -> Response:
+    fmt = negotiate(accept, RESPONSE_FORMATS, "json")
+    if fmt is None:
+        raise ProblemError(406, "Not acceptable", "available as application/json, text/turtle, application/ld+json")
+    headers = {"Location": f"/determinations/{stored.id}"}
+    if fmt == "json":
+        return JSONResponse(stored.machine_form, status_code=status, headers=headers)
+    response = rdf_response(repository.determination_rdf(stored.id), accept)
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+@router.post("/determinations", status_code=201, summary="Determine a case sent inline or stored earlier")
+async def create_determination(request: Request, settings: SettingsDep, repository: RepositoryDep, _: WriteAccess) -> Response:
+    """Send the case as text/turtle or application/ld+json, or send application/json
+    ``{"caseId": "<id of a stored case>"}``. Answers 201 with the determination and its Location."""
+    kind = media_type(request)
+    body = await read_limited(request, settings.max_body_bytes)
+    if kind == "application/json":
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from exc
+        case_id = payload.get("caseId") if isinstance(payload, dict) else None
+        if not isinstance(case_id, str):
+            raise ProblemError(422, "Invalid request", 'send {"caseId": "<id>"} or the case itself as Turtle / JSON-LD')
+        case = await run_in_threadpool(repository.load_case, case_id)
+        stored, _det = await run_in_threadpool(repository.determine_and_save, case, f"case {case_id}", case_id, False)
+    else:
+        fmt = RDF_BODY_FORMATS.get(kind)
+        if fmt is None:
+            raise ProblemError(
+                415,
+                "Unsupported media type",
+                "send text/turtle, application/ld+json, or application/json with a caseId",
+            )
+        case = parse_case(body, fmt, "request body", settings.max_body_bytes)
+        stored, _det = await run_in_threadpool(repository.determine_and_save, case, "request body")
+    return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
+
+
+@router.get("/determinations/{determination_id}", summary="A stored determination (JSON, Turtle or JSON-LD)")
+def get_determination(determination_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
+    return _respond(repository.get_determination(determination_id), repository, request.headers.get("accept"), 200)
+
+
+@router.get("/determinations/{determination_id}/report", summary="The SHACL validation report exactly as pySHACL produced it")
+def get_report(determination_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
+    return rdf_response(repository.get_report(determination_id), request.headers.get("accept"))
+
+
+@router.get("/determinations", summary="Stored determinations, filtered and paginated, newest first")
+def list_determinations(
+    repository: RepositoryDep,
+    settings: SettingsDep,
+    _: ReadAccess,
+    outcome: Literal["approved", "denied", "pended", "excluded"] | None = None,
+    guideline: Annotated[str | None, Query(pattern=r"^NIA_CG_[0-9]{3}$")] = None,
+    procedure: Annotated[str | None, Query(pattern=r"^[0-9]{4}[0-9A-Z]$", description="CPT code")] = None,
+    service_from: Annotated[dt.date | None, Query(alias="from", description="date of service on or after")] = None,
+    service_to: Annotated[dt.date | None, Query(alias="to", description="date of service on or before")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    limit = min(limit, settings.page_size_max)
+    flt = DeterminationFilter(outcome, guideline, procedure, service_from, service_to)
+    total, items = repository.list_determinations(flt, limit, offset, settings.query_timeout_seconds)
+    page = [
+        {
+            "id": i["id"],
+            "outcome": i["outcome"],
+            "guideline": i["guideline"],
+            "procedure": i["code"],
+            "dateOfService": i["dos"],
+            "determinedAt": i["at"],
+            "links": {"self": f"/determinations/{i['id']}"},
+        }
+        for i in items
+    ]
+    result: dict[str, Any] = {"total": total, "limit": limit, "offset": offset, "items": page}
+    if offset + limit < total:
+        result["next"] = f"/determinations?offset={offset + limit}&limit={limit}"
+    return result

@@ -1,0 +1,213 @@
+"""Cases, reports and determinations in the store, each in its own named graph.
+
+Graph names (all under https://w3id.org/ipkg/graph/):
+  ontology, shapes             the guideline knowledge
+  case/{case id}               a case as submitted
+  derived/{determination id}   the facts the enrichment step derived for that determination
+  report/{determination id}    the SHACL validation report, exactly as pySHACL produced it
+  determination/{id}           the determination (RDF, with its JSON machine form)
+A determination and everything it rests on are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rdflib import XSD, Graph, Literal, URIRef
+
+from kb import resources
+from kb.determination import Determination, determination_graph
+from kb.engine import determine_graph
+from kb.knowledge import Knowledge
+from kb.namespaces import DET, IP
+from kb.store.base import Store, Triple
+from kb.store.terms import from_rdflib, to_rdflib
+
+GRAPH = "https://w3id.org/ipkg/graph/"
+ONTOLOGY_GRAPH = GRAPH + "ontology"
+SHAPES_GRAPH = GRAPH + "shapes"
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
+OUTCOMES = ("approved", "denied", "pended", "excluded")
+
+
+class UnknownIdError(LookupError):
+    """No stored case or determination has this id."""
+
+
+def case_graph(case_id: str) -> str:
+    return f"{GRAPH}case/{case_id}"
+
+
+def report_graph(det_id: str) -> str:
+    return f"{GRAPH}report/{det_id}"
+
+
+def derived_graph(det_id: str) -> str:
+    return f"{GRAPH}derived/{det_id}"
+
+
+def determination_graph_name(det_id: str) -> str:
+    return f"{GRAPH}determination/{det_id}"
+
+
+def wire(graph: Graph) -> list[Triple]:
+    return [(from_rdflib(s), from_rdflib(p), from_rdflib(o)) for s, p, o in graph]
+
+
+def unwire(triples: list[Triple]) -> Graph:
+    graph = Graph()
+    graph.bind("ip", IP)
+    graph.bind("det", DET)
+    for s, p, o in triples:
+        graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))
+    return graph
+
+
+@dataclass(frozen=True)
+class StoredDetermination:
+    id: str
+    case_id: str
+    machine_form: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeterminationFilter:
+    outcome: str | None = None
+    guideline: str | None = None
+    procedure: str | None = None
+    service_from: dt.date | None = None
+    service_to: dt.date | None = None
+
+
+class Repository:
+    def __init__(self, store: Store, knowledge: Knowledge) -> None:
+        self.store = store
+        self.knowledge = knowledge
+
+    # -- knowledge ---------------------------------------------------------------------------
+
+    def load_knowledge_graphs(self) -> None:
+        """Replace the ontology and shapes graphs with the files of this version."""
+        drop = getattr(self.store, "drop_graphs", None)
+        if drop is not None:
+            drop([ONTOLOGY_GRAPH, SHAPES_GRAPH])
+        self.store.put_graphs({ONTOLOGY_GRAPH: wire(self.knowledge.ontology), SHAPES_GRAPH: wire(self.knowledge.shapes)})
+
+    # -- cases -------------------------------------------------------------------------------
+
+    def save_case(self, case: Graph, case_id: str | None = None) -> str:
+        case_id = case_id or uuid.uuid4().hex
+        self.store.put_graphs({case_graph(case_id): wire(case)})
+        return case_id
+
+    def load_case(self, case_id: str) -> Graph:
+        if not ID_PATTERN.match(case_id):
+            raise UnknownIdError(f"no case {case_id!r}")
+        triples = self.store.graph(case_graph(case_id))
+        if triples is None:
+            raise UnknownIdError(f"no case {case_id!r}")
+        return unwire(triples)
+
+    def case_exists(self, case_id: str) -> bool:
+        return case_graph(case_id) in self.store.graph_names(case_graph(case_id))
+
+    # -- determinations ----------------------------------------------------------------------
+
+    def determine_and_save(
+        self, case: Graph, source: str, case_id: str | None = None, store_case: bool = True
+    ) -> tuple[StoredDetermination, Determination]:
+        """Determine a case and store the case (when new), derived facts, report and determination at once."""
+        original = Graph()
+        for triple in case:
+            original.add(triple)
+        det = determine_graph(case, source, self.knowledge)
+        det_id = uuid.uuid4().hex
+        case_id = case_id or uuid.uuid4().hex
+        node = DET[det_id]
+        derived = Graph()
+        for triple in det.case_graph:
+            if triple not in original:
+                derived.add(triple)
+        machine = det.as_json() | {"id": det_id, "caseId": case_id}
+        rdf = determination_graph(det, node)
+        rdf.add((node, IP.caseId, Literal(case_id)))
+        rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
+        rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
+        rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
+        code_iri = det.case_graph.value(det.request, IP.cptCode)
+        code = self.knowledge.cpt_by_iri.get(code_iri) if isinstance(code_iri, URIRef) else None
+        if code is not None:
+            rdf.add((node, IP.requestedCode, Literal(code.code)))
+        dos = det.case_graph.value(det.request, IP.dateOfService)
+        if dos is not None:
+            rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))
+        rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
+        graphs = {
+            derived_graph(det_id): wire(derived),
+            report_graph(det_id): wire(det.report),
+            determination_graph_name(det_id): wire(rdf),
+        }
+        if store_case:
+            graphs[case_graph(case_id)] = wire(original)
+        self.store.put_graphs(graphs)
+        return StoredDetermination(det_id, case_id, machine), det
+
+    def determination_rdf(self, det_id: str) -> Graph:
+        if not ID_PATTERN.match(det_id):
+            raise UnknownIdError(f"no determination {det_id!r}")
+        triples = self.store.graph(determination_graph_name(det_id))
+        if triples is None:
+            raise UnknownIdError(f"no determination {det_id!r}")
+        return unwire(triples)
+
+    def get_determination(self, det_id: str) -> StoredDetermination:
+        graph = self.determination_rdf(det_id)
+        node = DET[det_id]
+        machine = graph.value(node, IP.machineForm)
+        case_id = graph.value(node, IP.caseId)
+        if machine is None or case_id is None:
+            raise UnknownIdError(f"determination {det_id!r} is incomplete")
+        return StoredDetermination(det_id, str(case_id), json.loads(str(machine)))
+
+    def get_report(self, det_id: str) -> Graph:
+        self.determination_rdf(det_id)
+        triples = self.store.graph(report_graph(det_id))
+        if triples is None:
+            raise UnknownIdError(f"no report for determination {det_id!r}")
+        graph = unwire(triples)
+        graph.bind("sh", URIRef("http://www.w3.org/ns/shacl#"))
+        graph.bind("ips", URIRef("https://w3id.org/ipkg/shapes#"))
+        return graph
+
+    def list_determinations(
+        self, flt: DeterminationFilter, limit: int, offset: int, timeout: float
+    ) -> tuple[int, list[dict[str, str]]]:
+        filters = []
+        if flt.outcome is not None:
+            filters.append(f'FILTER (?outcome = "{flt.outcome}")')
+        if flt.guideline is not None:
+            filters.append(f'FILTER (?guideline = "{flt.guideline}")')
+        if flt.procedure is not None:
+            filters.append(f'FILTER (?code = "{flt.procedure}")')
+        if flt.service_from is not None:
+            filters.append(f'FILTER (?dos >= "{flt.service_from.isoformat()}"^^<{XSD.date}>)')
+        if flt.service_to is not None:
+            filters.append(f'FILTER (?dos <= "{flt.service_to.isoformat()}"^^<{XSD.date}>)')
+        text = resources.query_file("list-determinations.rq").read_text(encoding="utf-8")
+        text = text.replace("#FILTERS", "\n  ".join(filters))
+        prologue, _, body = text.partition("SELECT")
+        count_query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT{body.rsplit('ORDER BY', 1)[0]} }}"
+        counted = self.store.query(count_query, timeout, 1)
+        total = int(counted.rows[0][0][1]) if counted.rows and counted.rows[0][0] is not None else 0
+        page = self.store.query(f"{text}\nLIMIT {int(limit)} OFFSET {int(offset)}", timeout, max(int(limit), 1))
+        items = [
+            {name: (term[1] if term is not None else "") for name, term in zip(page.variables, row, strict=True)}
+            for row in page.rows
+        ]
+        return total, items

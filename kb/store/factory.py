@@ -1,0 +1,37 @@
+"""Opening the configured store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from kb.store.base import Store, StoreError
+
+
+class StoreSettings(Protocol):
+    @property
+    def store(self) -> str: ...
+    @property
+    def store_path(self) -> Path: ...
+    @property
+    def sparql_query_url(self) -> str | None: ...
+    @property
+    def sparql_update_url(self) -> str | None: ...
+    @property
+    def sparql_graph_store_url(self) -> str | None: ...
+
+
+def open_store(settings: StoreSettings) -> Store:
+    if settings.store == "embedded":
+        from kb.store.embedded import EmbeddedStore
+
+        return EmbeddedStore(settings.store_path)
+    if settings.store == "sparql":
+        from kb.store.remote import RemoteSparqlStore
+
+        if not (settings.sparql_query_url and settings.sparql_update_url and settings.sparql_graph_store_url):
+            raise StoreError(
+                "the sparql store needs IPKG_SPARQL_QUERY_URL, IPKG_SPARQL_UPDATE_URL and IPKG_SPARQL_GRAPH_STORE_URL"
+            )
+        return RemoteSparqlStore(settings.sparql_query_url, settings.sparql_update_url, settings.sparql_graph_store_url)
+    raise StoreError(f"unknown store kind {settings.store!r}: use embedded or sparql")
