@@ -11,11 +11,11 @@ from kb.repository import Repository
 
 
 def preload_examples(repository: Repository) -> int:
-    """Store each example case (id ``example-<file stem>``) and its determination, once."""
+    """Store each example case (id ``example-<file name>``) and its determination, once."""
     cases = sorted([*(resources.examples_dir() / "cases").glob("*.ttl"), *(resources.examples_dir() / "cases").glob("*.jsonld")])
     stored = 0
     for index, path in enumerate(cases, 1):
-        case_id = f"example-{path.stem}"
+        case_id = f"example-{path.name}"
         if repository.case_exists(case_id):
             continue
         try:

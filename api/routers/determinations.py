@@ -81,6 +81,7 @@ def get_report(determination_id: str, request: Request, repository: RepositoryDe
 
 @router.get("/determinations", summary="Stored determinations, filtered and paginated, newest first")
 def list_determinations(
+    request: Request,
     repository: RepositoryDep,
     settings: SettingsDep,
     _: ReadAccess,
@@ -109,5 +110,6 @@ def list_determinations(
     ]
     result: dict[str, Any] = {"total": total, "limit": limit, "offset": offset, "items": page}
     if offset + limit < total:
-        result["next"] = f"/determinations?offset={offset + limit}&limit={limit}"
+        following = request.url.include_query_params(offset=offset + limit, limit=limit)
+        result["next"] = f"{following.path}?{following.query}"
     return result
