@@ -18,6 +18,7 @@ from tests.service.server import READ_TOKEN, Server, auth
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CRITERIA = """PREFIX ip: <https://w3id.org/ipkg/ontology#>
 SELECT ?id ?text WHERE { ?c ip:criterionId ?id ; ip:verbatimText ?text } ORDER BY ?id"""
+CONSTRUCT = "PREFIX ip: <https://w3id.org/ipkg/ontology#> CONSTRUCT { ?c ip:criterionId ?id } WHERE { ?c ip:criterionId ?id }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
     f"VALUES ?v{i} {{ 1 2 3 4 5 6 7 8 9 10 11 12 }}" for i in range(9)
 ) + " }"
@@ -53,9 +54,8 @@ def test_result_formats(server: Server) -> None:
     assert fetch("image/png").status_code == 406
     ask = httpx.get(f"{server.url}/sparql", params={"query": "ASK { ?s ?p ?o }"}, headers=auth(READ_TOKEN)).json()
     assert ask["boolean"] is True
-    construct = "PREFIX ip: <https://w3id.org/ipkg/ontology#> CONSTRUCT { ?c ip:criterionId ?id } WHERE { ?c ip:criterionId ?id }"
     for accept, fmt in (("text/turtle", "turtle"), ("application/ld+json", "json-ld"), ("application/n-triples", "nt")):
-        response = httpx.get(f"{server.url}/sparql", params={"query": construct}, headers={**auth(READ_TOKEN), "accept": accept})
+        response = httpx.get(f"{server.url}/sparql", params={"query": CONSTRUCT}, headers={**auth(READ_TOKEN), "accept": accept})
         assert len(Graph().parse(data=response.text, format=fmt)) >= 36
     describe = httpx.get(f"{server.url}/sparql", params={"query": "DESCRIBE <https://w3id.org/ipkg/ontology#CG300-PAIN>"},
                          headers=auth(READ_TOKEN))
@@ -73,9 +73,9 @@ def test_sparqlwrapper_unmodified(server: Server) -> None:
             assert isinstance(result, dict) and len(result["results"]["bindings"]) >= 36
         else:
             assert "CG300-PAIN" in result.toxml()  # type: ignore[union-attr]
-    client.setQuery("PREFIX ip: <https://w3id.org/ipkg/ontology#> CONSTRUCT { ?c ip:criterionId ?id } WHERE { ?c ip:criterionId ?id }")
+    client.setQuery(CONSTRUCT)
     client.setReturnFormat(TURTLE)
-    graph = Graph().parse(data=client.query().convert(), format="turtle")  # type: ignore[arg-type]
+    graph = Graph().parse(data=client.query().convert(), format="turtle")
     assert len(graph) >= 36
 
 
