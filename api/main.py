@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.deps import get_settings
+from api.openapi_docs import ERROR_RESPONSES
 from api.routers import cases, determinations, guidelines, health, sparql
 from api.security import AuditLog, AuditMiddleware
 from kb import __version__
@@ -43,6 +44,7 @@ app = FastAPI(
     description="Medical-necessity determinations for interventional pain procedures, the guideline "
     "knowledge they rest on, and a read-only SPARQL 1.1 endpoint. Errors are RFC 9457 problem details.",
     lifespan=lifespan,
+    responses=ERROR_RESPONSES,
 )
 app.add_middleware(AuditMiddleware, audit=lambda: getattr(app.state, "audit", None))
 problems.install(app)

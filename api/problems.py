@@ -78,5 +78,18 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", "; ".join(errors), errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers or None)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method any route of this path accepts (Starlette reports only the first matching route's)."""
+    methods: set[str] = set()
+    for route in app.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

@@ -82,7 +82,8 @@ def _parse_turtle(text: str, source: str) -> Graph:
     graph = Graph()
     try:
         graph.parse(data=text, format="turtle")
-    except (SyntaxError, ParserError, ValueError) as exc:
+    except (SyntaxError, ParserError, ValueError, IndexError, TypeError, AttributeError, AssertionError) as exc:
+        # rdflib's Turtle parser also fails with IndexError and others on some truncated input.
         message = str(exc).strip()
         match = _LINE_RE.search(message)
         line = int(match.group(1)) if match else getattr(exc, "lines", None)

@@ -10,6 +10,7 @@ import pytest
 from kb.caseio import JSONLD, MAX_CASE_BYTES, TURTLE, parse_case
 from kb.engine import determine_text
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
+from kb.knowledge import Knowledge
 from kb.namespaces import IP
 
 BASE = (Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(
@@ -87,10 +88,11 @@ def test_code_for_another_region_is_refused() -> None:
     assert "does not include the requested region ip:Lumbar" in str(info.value)
 
 
-def test_unmodeled_guideline_is_named() -> None:
+def test_unmodeled_guideline_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Knowledge, "is_modeled", lambda self, guideline: False)
     with pytest.raises(UnsupportedRequestError) as info:
-        determine_text(mutate("ip:CPT_64483", "ip:CPT_27096"), TURTLE, "case.ttl")
-    assert "NIA_CG_305" in str(info.value)
+        determine_text(BASE, TURTLE, "case.ttl")
+    assert "reviewed under NIA_CG_300 (Epidural Spine Injections), whose criteria are not modeled" in str(info.value)
 
 
 def test_shacl_terms_in_a_case_are_refused() -> None:
@@ -205,3 +207,9 @@ case:acute-approved-patient ip:hasProcedureRecord [ a ip:ProcedureRecord ;
     as_epidural = determine_text(BASE + prior.replace("{purpose}", "TherapeuticPainTreatment"), TURTLE, "case.ttl")
     assert as_trial.phase == IP.InitialPhase
     assert as_epidural.phase == IP.InitialTreatmentPhaseRepeat
+
+
+@pytest.mark.parametrize("text", ["[]", "<a> <b>", "@prefix x: <y> .\nx:a x:b [", '"unterminated'])
+def test_truncated_turtle_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(CaseSyntaxError):
+        parse_case(text, TURTLE, "case.ttl")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from api.bodies import media_type, read_limited
 from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
+from api.openapi_docs import CASE_BODY, rdf_doc
 from api.problems import ProblemError
 from kb.caseform import check_case_form
 from kb.caseio import parse_case
@@ -17,7 +18,9 @@ from kb.enrichment import select_guideline
 router = APIRouter(tags=["cases"])
 
 
-@router.post("/cases", status_code=201, summary="Store a case (Turtle or JSON-LD) after checking its form")
+@router.post(
+    "/cases", status_code=201, summary="Store a case (Turtle or JSON-LD) after checking its form", openapi_extra=CASE_BODY
+)
 async def create_case(
     request: Request,
     response: Response,
@@ -46,6 +49,10 @@ async def create_case(
     }
 
 
-@router.get("/cases/{case_id}", summary="A stored case, as Turtle (default), JSON-LD or N-Triples")
+@router.get(
+    "/cases/{case_id}",
+    summary="A stored case, as Turtle (default), JSON-LD or N-Triples",
+    responses=rdf_doc("The case as submitted"),
+)
 def get_case(case_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
     return rdf_response(repository.load_case(case_id), request.headers.get("accept"))

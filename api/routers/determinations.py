@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.bodies import media_type, read_limited
 from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
+from api.openapi_docs import DETERMINATION_BODY, DETERMINATION_RESPONSES, rdf_doc
 from api.problems import ProblemError
 from api.sparql_results import negotiate
 from kb.caseio import parse_case
@@ -40,7 +41,13 @@ def _respond(stored: StoredDetermination, repository: Repository, accept: str | 
     return response
 
 
-@router.post("/determinations", status_code=201, summary="Determine a case sent inline or stored earlier")
+@router.post(
+    "/determinations",
+    status_code=201,
+    summary="Determine a case sent inline or stored earlier",
+    openapi_extra=DETERMINATION_BODY,
+    responses=DETERMINATION_RESPONSES,
+)
 async def create_determination(request: Request, settings: SettingsDep, repository: RepositoryDep, _: WriteAccess) -> Response:
     """Send the case as text/turtle or application/ld+json, or send application/json
     ``{"caseId": "<id of a stored case>"}``. Answers 201 with the determination and its Location."""
@@ -69,14 +76,34 @@ async def create_determination(request: Request, settings: SettingsDep, reposito
     return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
 
 
-@router.get("/determinations/{determination_id}", summary="A stored determination (JSON, Turtle or JSON-LD)")
+@router.get(
+    "/determinations/{determination_id}",
+    summary="A stored determination (JSON, Turtle or JSON-LD)",
+    responses={200: DETERMINATION_RESPONSES[201]},
+)
 def get_determination(determination_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
     return _respond(repository.get_determination(determination_id), repository, request.headers.get("accept"), 200)
 
 
-@router.get("/determinations/{determination_id}/report", summary="The SHACL validation report exactly as pySHACL produced it")
+@router.get(
+    "/determinations/{determination_id}/report",
+    summary="The SHACL validation report exactly as pySHACL produced it",
+    responses=rdf_doc("The SHACL validation report"),
+)
 def get_report(determination_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
     return rdf_response(repository.get_report(determination_id), request.headers.get("accept"))
+
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ProblemError(422, "Invalid request", f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @router.get("/determinations", summary="Stored determinations, filtered and paginated, newest first")
@@ -88,13 +115,13 @@ def list_determinations(
     outcome: Literal["approved", "denied", "pended", "excluded"] | None = None,
     guideline: Annotated[str | None, Query(pattern=r"^NIA_CG_[0-9]{3}$")] = None,
     procedure: Annotated[str | None, Query(pattern=r"^[0-9]{4}[0-9A-Z]$", description="CPT code")] = None,
-    service_from: Annotated[dt.date | None, Query(alias="from", description="date of service on or after")] = None,
-    service_to: Annotated[dt.date | None, Query(alias="to", description="date of service on or before")] = None,
+    service_from: Annotated[str | None, Query(alias="from", pattern=DATE_PATTERN, description="service on or after")] = None,
+    service_to: Annotated[str | None, Query(alias="to", pattern=DATE_PATTERN, description="service on or before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     limit = min(limit, settings.page_size_max)
-    flt = DeterminationFilter(outcome, guideline, procedure, service_from, service_to)
+    flt = DeterminationFilter(outcome, guideline, procedure, _date(service_from, "from"), _date(service_to, "to"))
     total, items = repository.list_determinations(flt, limit, offset, settings.query_timeout_seconds)
     page = [
         {

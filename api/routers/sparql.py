@@ -49,7 +49,7 @@ async def sparql_get(
     repository: RepositoryDep,
     settings: SettingsDep,
     _: ReadAccess,
-    query: Annotated[str, Query(min_length=1, max_length=100_000, description="a SPARQL 1.1 query")],
+    query: Annotated[str, Query(min_length=1, max_length=4000, description="a SPARQL 1.1 query (POST longer ones)")],
 ) -> Response:
     if request.query_params.getlist("query") != [query]:
         raise ProblemError(400, "Malformed request", "give exactly one query parameter")

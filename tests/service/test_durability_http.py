@@ -33,7 +33,8 @@ def _complete(server: Server, det_id: str) -> bool:
 
 
 def _graph_names(server: Server, kind: str) -> set[str]:
-    query = f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/{kind}/") }}'
+    prefix = f"https://w3id.org/ipkg/graph/{kind}/"
+    query = f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER STRSTARTS(STR(?g), "{prefix}") }}'
     body = httpx.get(f"{server.url}/sparql", params={"query": query}, headers=auth(), timeout=60).json()
     return {b["g"]["value"].rsplit("/", 1)[1] for b in body["results"]["bindings"]}
 
