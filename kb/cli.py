@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     form = det.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
     form.add_argument("--turtle", action="store_true", help="print the determinations as RDF (Turtle)")
+    srv = sub.add_parser("serve", help="run the HTTP service on the embedded store, with the examples preloaded")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--no-examples", action="store_true", help="do not preload the example cases")
     cov = sub.add_parser("coverage", help="print the criteria coverage table (Markdown)")
     cov.add_argument("--fixtures", type=Path, default=Path("tests/criteria"), help="per-criterion fixture directory")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
@@ -65,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _determine(args)
         if args.command == "coverage":
             return _coverage(args)
+        if args.command == "serve":
+            return _serve(args)
         return _report(args)
     except BrokenPipeError:
         return EXIT_OK
@@ -108,6 +114,29 @@ def _determine(args: argparse.Namespace) -> int:
         sys.stdout.write(rdf.serialize(format="turtle"))
     # An invalid case outranks a request that cannot be reviewed, whatever the order of the files.
     return EXIT_INVALID_CASE if invalid else EXIT_UNSUPPORTED if unsupported else EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Start the service; without configured tokens, a one-off read/write token is made and printed."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    os.environ.setdefault("IPKG_PRELOAD_EXAMPLES", "false" if args.no_examples else "true")
+    token = None
+    if not os.environ.get("IPKG_TOKENS"):
+        token = secrets.token_urlsafe(24)
+        os.environ["IPKG_TOKENS"] = json.dumps({token: {"name": "local-demo", "scopes": ["read", "write"]}})
+    base = f"http://{args.host}:{args.port}"
+    print(f"API docs:        {base}/docs", flush=True)
+    print(f"OpenAPI:         {base}/openapi.json", flush=True)
+    print(f"SPARQL endpoint: {base}/sparql  (example queries: {base}/sparql/examples)", flush=True)
+    if token is not None:
+        print(f"Bearer token (read and write, this run only): {token}", flush=True)
+    print("Loading the ontology, shapes and example cases into the store; Ctrl-C stops the service.", flush=True)
+    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
 
 
 def _coverage(args: argparse.Namespace) -> int:
