@@ -9,6 +9,9 @@ Fenced blocks in README.md and docs/*.md are run according to their language:
 - ``console``: each ``$ command`` line runs from the repository root with .venv/bin on PATH;
   ``<!-- exit-code: N -->`` sets the expected exit code (default 0) and
   ``<!-- substitute: "A" "B" -->`` replaces A by B before running (to keep long runs short).
+  ``<!-- service -->`` runs the block against a service started for the docs (preloaded with the
+  example cases): $IPKG_URL is its base URL, $TOKEN a read/write token and $READ_TOKEN a read-only
+  one; ``<!-- expect-output: TEXT -->`` checks that the output contains TEXT.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +35,12 @@ from kb.determination import determination_graph
 from kb.engine import determine_file, determine_graph
 from kb.knowledge import load_knowledge
 from kb.namespaces import IP
+from tests.service.server import READ_TOKEN, WRITE_TOKEN, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"(?P<before>(?:<!--.*?-->\s*\n)*)```(?P<lang>[\w-]*)\n(?P<body>.*?)```", re.S)
-MARKER = re.compile(r"<!--\s*([\w-]+):\s*(.*?)\s*-->")
+MARKER = re.compile(r"<!--\s*([\w-]+)(?::\s*(.*?))?\s*-->")
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,22 @@ def test_sparql_blocks(block: Block, demo_dataset: Graph) -> None:
         assert rows, "a documented query should return rows on the demo dataset"
 
 
+@pytest.fixture(scope="module")
+def docs_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("docs-service"), {"IPKG_PRELOAD_EXAMPLES": "true"}).start(timeout=300)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.mark.parametrize("block", _of("console"), ids=lambda b: b.id)
-def test_console_blocks(block: Block) -> None:
+def test_console_blocks(block: Block, request: pytest.FixtureRequest) -> None:
     env = dict(os.environ, PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    if block.marker("service") is not None:
+        service: Server = request.getfixturevalue("docs_service")
+        env.update({"IPKG_URL": service.url, "TOKEN": WRITE_TOKEN, "READ_TOKEN": READ_TOKEN})
+    outputs = []
     expected = int(block.marker("exit-code") or 0)
     substitute = block.marker("substitute")
     for line in block.body.splitlines():
@@ -130,6 +148,10 @@ def test_console_blocks(block: Block) -> None:
             command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
         )
         assert result.returncode == expected, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        outputs.append(result.stdout)
+    wanted = block.marker("expect-output")
+    if wanted is not None:
+        assert wanted in "".join(outputs), f"expected {wanted!r} in the output of {block.id}"
 
 
 def test_coverage_table_is_current() -> None:
