@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.security import authenticate
 from api.settings import Settings, TokenGrant
@@ -35,11 +36,16 @@ KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
 RepositoryDep = Annotated[Repository, Depends(get_repository)]
 
 
-def _reader(request: Request, settings: SettingsDep) -> TokenGrant:
+# Declares the bearer scheme in the OpenAPI document; the check itself is authenticate().
+_bearer = HTTPBearer(auto_error=False, description="A token with the read or write scope")
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _reader(request: Request, settings: SettingsDep, _: BearerDoc) -> TokenGrant:
     return authenticate(request, settings, "read")
 
 
-def _writer(request: Request, settings: SettingsDep) -> TokenGrant:
+def _writer(request: Request, settings: SettingsDep, _: BearerDoc) -> TokenGrant:
     return authenticate(request, settings, "write")
 
 

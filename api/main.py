@@ -20,7 +20,7 @@ from kb.store.factory import open_store
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
+    settings = app.dependency_overrides.get(get_settings, get_settings)()
     knowledge = load_knowledge()
     store = open_store(settings)
     repository = Repository(store, knowledge)

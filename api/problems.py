@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -86,10 +88,10 @@ def install(app: FastAPI) -> None:
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method any route of this path accepts (Starlette reports only the first matching route's)."""
+    """Every method the OpenAPI document lists for the path (Starlette reports only one route's)."""
     methods: set[str] = set()
-    for route in app.routes:
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(path):
-            methods |= set(getattr(route, "methods", None) or ())
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {method.upper() for method in operations}
     return sorted(methods)

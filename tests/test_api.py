@@ -1,60 +1,67 @@
-"""The small HTTP API: determinations of inline cases, criteria, errors as problem details."""
+"""In-process checks of the app's plumbing (the HTTP behaviour is tested in tests/service/)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from api.deps import get_settings
+from api.deps import get_repository, get_settings
 from api.main import app
-from api.settings import Settings
+from api.settings import Settings, TokenGrant
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl"
-client = TestClient(app)
-
-
-def test_health() -> None:
-    response = client.get("/health")
-    assert response.status_code == 200 and response.json()["status"] == "ok"
+TOKEN = "in-process-token"
 
 
-def test_determination_of_a_turtle_case() -> None:
-    response = client.post("/determinations", content=EXAMPLE.read_bytes(), headers={"content-type": "text/turtle"})
-    assert response.status_code == 200
-    assert response.json()["outcome"] == "approved"
-
-
-def test_malformed_turtle_is_a_400_problem() -> None:
-    response = client.post("/determinations", content=b"not turtle at all", headers={"content-type": "text/turtle"})
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "invalid Turtle" in response.json()["detail"]
-
-
-def test_invalid_case_is_a_422_listing_problems() -> None:
-    text = EXAMPLE.read_text(encoding="utf-8").replace("ip:painScore 7", "ip:painScore 11")
-    response = client.post("/determinations", content=text.encode(), headers={"content-type": "text/turtle"})
-    assert response.status_code == 422
-    assert any("0 to 10" in p for p in response.json()["problems"])
-
-
-def test_unsupported_media_type() -> None:
-    response = client.post("/determinations", content=b"<x/>", headers={"content-type": "application/xml"})
-    assert response.status_code == 415
-
-
-def test_oversized_body_is_413() -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(max_body_bytes=100)
+@pytest.fixture()
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        store_path=tmp_path / "store",
+        audit_log=tmp_path / "audit.log",
+        tokens={TOKEN: TokenGrant(name="in-process", scopes=["read", "write"])},
+    )
+    app.dependency_overrides[get_settings] = lambda: settings
     try:
-        response = client.post("/determinations", content=EXAMPLE.read_bytes(), headers={"content-type": "text/turtle"})
+        with TestClient(app) as test_client:
+            yield test_client
     finally:
         app.dependency_overrides.clear()
-    assert response.status_code == 413
 
 
-def test_criterion_lookup() -> None:
-    response = client.get("/criteria/CG300-PAIN")
-    assert response.status_code == 200
-    assert response.json()["text"].startswith("Pain causing functional disability")
-    assert client.get("/criteria/NOPE").status_code == 404
+def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
+    response = client.delete("/determinations")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_openapi_declares_bearer_auth_and_problem_details(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    operation = schema["paths"]["/determinations"]["get"]
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert "application/problem+json" in operation["responses"]["422"]["content"]
+    assert "text/turtle" in schema["paths"]["/cases"]["post"]["requestBody"]["content"]
+
+
+def test_invalid_parameters_are_problem_details(client: TestClient) -> None:
+    response = client.get("/determinations", params={"limit": 0}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 422
+    assert response.json()["title"] == "Invalid request" and "limit" in response.json()["detail"]
+
+
+def test_unexpected_errors_are_500_problems_with_the_correlation_id(client: TestClient, tmp_path: Path) -> None:
+    class Broken:
+        def get_determination(self, _: str) -> None:
+            raise RuntimeError("boom: patient data must not leak")
+
+    app.dependency_overrides[get_repository] = lambda: Broken()
+    response = client.get("/determinations/x", headers={"Authorization": f"Bearer {TOKEN}", "X-Correlation-ID": "c-1"})
+    assert response.status_code == 500
+    assert response.json()["detail"] == "an unexpected error occurred (correlation id c-1)"
+    assert "boom" not in response.text
+    records = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
+    assert records[-1]["correlationId"] == "c-1" and records[-1]["outcome"] == "error"
