@@ -85,7 +85,7 @@ def main() -> None:
         t2 = time.perf_counter()
         enriched = enrich(graph, request, knowledge, f"case {index}")
         t3 = time.perf_counter()
-        conforms, report = validate_case(enriched.graph, knowledge)
+        conforms, report = validate_case(enriched.graph, knowledge, enriched.request)
         t4 = time.perf_counter()
         outcomes[decide(enriched, conforms, report, knowledge, f"case {index}").outcome] += 1
         t5 = time.perf_counter()

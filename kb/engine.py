@@ -19,7 +19,7 @@ def determine_graph(case: Graph, source: str = "<case>", knowledge: Knowledge | 
     kn = knowledge or load_knowledge()
     request = check_case_form(case, kn, source)
     enriched = enrich(case, request, kn, source)
-    conforms, report = validate_case(enriched.graph, kn)
+    conforms, report = validate_case(enriched.graph, kn, enriched.request)
     return decide(enriched, conforms, report, kn, source)
 
 

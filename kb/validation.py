@@ -9,7 +9,7 @@ from typing import Any
 from pyshacl.graph_abstraction import DataGraph
 from pyshacl.shapes_graph import ShapesGraph
 from pyshacl.validator import Validator
-from rdflib import Graph
+from rdflib import RDF, Graph, URIRef
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
@@ -57,10 +57,19 @@ def _shapes_graph(shapes: Graph) -> ShapesGraph:
     return _SHAPES_GRAPHS[key]
 
 
-def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None) -> tuple[bool, Graph]:
-    """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes."""
+def run_shacl(
+    data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: list[URIRef] | None = None
+) -> tuple[bool, Graph]:
+    """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes.
+
+    ``only_shapes`` restricts validation to those shapes (pySHACL's ``use_shapes``); their targets
+    are still selected by pySHACL as usual.
+    """
+    options = dict(_OPTIONS)
+    if only_shapes is not None:
+        options["use_shapes"] = [str(shape) for shape in only_shapes]
     with _LOCK:
-        validator = Validator(DataGraph.from_rdflib(data), shacl_graph=shapes, ont_graph=ont_graph, options=dict(_OPTIONS))
+        validator = Validator(DataGraph.from_rdflib(data), shacl_graph=shapes, ont_graph=ont_graph, options=options)
         validator.shacl_graph = _shapes_graph(shapes)
         conforms, report, text = validator.run()  # type: ignore[no-untyped-call]
     if not isinstance(report, Graph):
@@ -68,14 +77,24 @@ def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None) -> tuple[bool
     return bool(conforms), report
 
 
-def validate_case(case: Graph, knowledge: Knowledge) -> tuple[bool, Graph]:
+def applicable_shapes(case: Graph, request: URIRef, knowledge: Knowledge) -> list[URIRef]:
+    """The criterion shapes that target one of the request's classes (its review contexts)."""
+    types = set(case.objects(request, RDF.type))
+    return sorted(c.shape for c in knowledge.criteria.values() if c.shape is not None and c.target_classes & types)
+
+
+def validate_case(case: Graph, knowledge: Knowledge, request: URIRef | None = None) -> tuple[bool, Graph]:
     """Validate with pySHACL; shapes come only from the project's shapes graph, never from the case.
 
     The ontology's axioms are passed as ``ont_graph`` (mixed into a private copy of the case graph,
     so the caller's graph is untouched); no inference runs per case, because the enrichment step
-    has already asserted the classes the shapes need from a closure computed once.
+    has already asserted the classes the shapes need from a closure computed once. Given the
+    request, only the shapes of the guideline and phase it is reviewed in are evaluated: the others
+    have no focus node in the case, so the report is the same, without the cost of every guideline's
+    shapes.
     """
     data = PreparedQueryGraph()
     for triple in case:
         data.add(triple)
-    return run_shacl(data, knowledge.shapes, knowledge.axioms)
+    only = applicable_shapes(case, request, knowledge) if request is not None else None
+    return run_shacl(data, knowledge.shapes, knowledge.axioms, only)
