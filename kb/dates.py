@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from rdflib import XSD, Literal
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` calendar months later (earlier when negative), clamped to month end."""
@@ -39,3 +41,16 @@ def covered_days(intervals: list[tuple[dt.date, dt.date]]) -> int:
     if current is not None:
         total += (current[1] - current[0]).days + 1
     return total
+
+
+def literal_date(value: object) -> dt.date | None:
+    """The date of an xsd:date (or xsd:dateTime) literal; None for anything else."""
+    if isinstance(value, Literal):
+        result = value.toPython()
+        if isinstance(result, dt.date):
+            return result
+    return None
+
+
+def integer_literal(value: int) -> Literal:
+    return Literal(value, datatype=XSD.integer)

@@ -6,13 +6,16 @@ applies to a request when its shape targets one of the request's review-context 
 applicable criterion with no result is met.
 
 Outcome, in order of precedence:
-1. excluded, when an exclusion applies;
+1. excluded, when an exclusion applies; else pended for clinical review (reason category
+   ``ip:ClinicalReviewRequired``), when a clinical-review rule applies (NIA_CG_404: an indication the
+   guideline does not address), whatever else fails;
 2. denied, when a contraindication is present, a frequency or interval limit or a state rule is not
    met, or every applicable pathway has a criterion that is not met;
 3. pended, when nothing documented fails but a deciding criterion lacks documentation (every item
    is listed);
 4. approved, when at least one applicable pathway has all criteria met.
-Warnings (guideline notes) are reported and never decide.
+Warnings (guideline notes) are reported and never decide. A criterion that several guidelines print
+(``ip:alsoStatedIn``) is cited with the section of the guideline the request is reviewed under.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ PHASE_NAMES = {
     IP.InitialPhase: "initial",
     IP.InitialTreatmentPhaseRepeat: "repeat-initial-phase",
     IP.AfterInitialPhaseRepeat: "repeat-after-initial-phase",
+    IP.IntraspinalDrugTrialPhase: "intraspinal-drug-trial",
+    IP.OppositeSideCompletion: "opposite-side-completion",
+    IP.RepeatForPainPhase: "repeat-pain",
+    IP.RepeatForPTSDPhase: "repeat-ptsd",
+    IP.StimulatorTrialPhase: "stimulator-trial",
+    IP.PermanentImplantationPhase: "permanent-implantation",
+    IP.RevisionOrRemovalPhase: "revision-or-removal",
+    IP.PumpReplacementPhase: "pump-replacement",
 }
 REASON_NAMES = {
     IP.CriterionNotMet: "criterion-not-met",
@@ -51,6 +62,7 @@ REASON_NAMES = {
     IP.FrequencyOrIntervalLimit: "frequency-or-interval-limit",
     IP.NotCoveredUnderStateRule: "state-rule",
     IP.ExcludedFromGuideline: "excluded",
+    IP.ClinicalReviewRequired: "clinical-review",
 }
 # Order in which denial reasons are listed (a contraindication first).
 DENIAL_REASON_ORDER = (
@@ -225,7 +237,10 @@ def _pathway_status(pathway: PathwayInfo, results: dict[URIRef, CriterionResult]
 def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowledge, source: str) -> Determination:
     request = enriched.request
     request_types = set(enriched.graph.objects(request, RDF.type))
-    applicable = [c for c in knowledge.criteria.values() if c.target_classes & request_types]
+    # A criterion shared by several guidelines is cited with the reviewing guideline's own section.
+    applicable = [
+        c.cited_for(enriched.guideline.iri) for c in knowledge.criteria.values() if c.target_classes & request_types
+    ]
     found = _collect(report, request, knowledge)
     results = {c.iri: _criterion_result(c, found.get(c.iri, [])) for c in applicable}
     ordered = sorted(results.values(), key=lambda r: r.criterion.id)
@@ -251,8 +266,13 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
     reasons: list[URIRef] = []
     deciding: list[CriterionResult] = []
     missing: list[tuple[str, str]] = []
+    # A clinical-review rule that applies (NIA_CG_404: an indication the guideline does not address)
+    # takes the request out of automatic review: pended with that reason, never approved or denied.
+    review = [r for r in standalone_failed if r.criterion.reason_category == IP.ClinicalReviewRequired]
     if exclusions:
         outcome, reasons, deciding = EXCLUDED, [IP.ExcludedFromGuideline], exclusions
+    elif review:
+        outcome, reasons, deciding = PENDED, [IP.ClinicalReviewRequired], review
     else:
         for reason in DENIAL_REASON_ORDER:
             failed = [r for r in standalone_failed if r.criterion.reason_category == reason]

@@ -10,8 +10,13 @@ Rules implemented here, with their source:
   intrathecal pump trial, else under NIA_CG_300; ``ip:requestedGuideline`` (the plan's configured
   guideline) overrides both.
 - Episode of care (NIA_CG_300 GENERAL INFORMATION note, criterion CG300-N-EPISODE): prior
-  procedures of the same guideline in the same region belong to one episode until a gap of at
+  procedures of the same kind in the same region belong to one episode until a gap of at
   least two years, a surgery on the region, or a new pathology of the region starts a new one.
+  The rule applies to the guidelines that print the note (``ip:newEpisodeAfterDays``); for the
+  others (NIA_CG_302) every prior procedure of the same kind in the region belongs to the episode.
+  Same kind: a code of the request's guideline; for a code that NIA_CG_300 and NIA_CG_408 share,
+  the same purpose family (an intrathecal pump trial, or an epidural injection), whichever of the
+  two guidelines reviews the request.
 - Phase (NIA_CG_300 INDICATIONS FOR REPEAT INJECTIONS): no prior procedure in the episode is the
   initial phase; fewer than the guideline's initial-phase maximum (3) is a repeat in the initial
   treatment phase; otherwise a repeat after it.
@@ -26,8 +31,14 @@ from dataclasses import dataclass
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb import derive_cg305, derive_cg404
 from kb.caseform import short
-from kb.dates import add_months, covered_days, whole_years
+from kb.dates import add_months, covered_days, integer_literal, literal_date, whole_years
+from kb.derive_cg301 import derive_cg301
+from kb.derive_cg302 import derive_cg302
+from kb.derive_cg310 import derive as derive_cg310
+from kb.derive_cg405 import derive as derive_cg405
+from kb.derive_cg408 import derive_cg408
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
@@ -45,13 +56,26 @@ class ProcedureFact:
     region: Node | None
     purpose: Node | None
 
-    def reviewed_under(self, guideline: URIRef) -> bool:
-        """Whether this procedure belongs to the guideline (shared codes are told apart by purpose)."""
+    def same_kind_as(self, guideline: URIRef, purpose: Node | None) -> bool:
+        """Whether this procedure is of the kind a request under ``guideline`` with ``purpose`` counts.
+
+        A shared code (NIA_CG_300 and NIA_CG_408) counts when the procedure and the request have the
+        same purpose family: both intrathecal pump trials, or both epidural injections. A plan that
+        reviews epidural injections under NIA_CG_408 (ip:requestedGuideline) thus counts the prior
+        epidural injections too.
+        """
         if guideline not in self.cpt.guidelines or self.cpt.add_on:
             return False
-        if len(self.cpt.guidelines) > 1 and isinstance(self.purpose, URIRef):
-            return SHARED_CODE_PURPOSE_GUIDELINE.get(self.purpose, SHARED_CODE_DEFAULT_GUIDELINE) == guideline
-        return len(self.cpt.guidelines) == 1 or guideline == SHARED_CODE_DEFAULT_GUIDELINE
+        if len(self.cpt.guidelines) > 1:
+            return purpose_family(self.purpose) == purpose_family(purpose)
+        return True
+
+
+def purpose_family(purpose: Node | None) -> URIRef:
+    """The guideline a purpose selects for a code shared by NIA_CG_300 and NIA_CG_408."""
+    if isinstance(purpose, URIRef):
+        return SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)
+    return SHARED_CODE_DEFAULT_GUIDELINE
 
 
 @dataclass(frozen=True)
@@ -66,16 +90,11 @@ class Enriched:
 
 
 def _date(graph: Graph, node: Node, prop: URIRef) -> dt.date | None:
-    value = graph.value(node, prop)
-    if isinstance(value, Literal) and isinstance(value.toPython(), dt.date):
-        result = value.toPython()
-        assert isinstance(result, dt.date)
-        return result
-    return None
+    return literal_date(graph.value(node, prop))
 
 
 def _lit_int(value: int) -> Literal:
-    return Literal(value, datatype=XSD.integer)
+    return integer_literal(value)
 
 
 def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> GuidelineInfo:
@@ -130,8 +149,11 @@ def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source:
 
 
 class Enricher:
-    def __init__(self, case: Graph, request: URIRef, knowledge: Knowledge, guideline: GuidelineInfo) -> None:
+    def __init__(
+        self, case: Graph, request: URIRef, knowledge: Knowledge, guideline: GuidelineInfo, source: str = "case"
+    ) -> None:
         self.g = case
+        self.source = source  # names the case in errors a hook raises
         self.request = request
         self.kb = knowledge
         self.guideline = guideline
@@ -256,10 +278,11 @@ class Enricher:
         guideline = self.guideline.iri
         all_procs = self.procedures()
         prior = [p for p in all_procs if p.date < self.dos]
-        same_kind = [p for p in prior if p.reviewed_under(guideline)]
+        purpose = self.g.value(self.request, IP.purpose)
+        same_kind = [p for p in prior if p.same_kind_as(guideline, purpose)]
         same_region = [p for p in same_kind if p.region == self.region]
         events = self.episode_events()
-        gap = self.guideline.new_episode_days or 730
+        gap = self.guideline.new_episode_days
 
         episode: list[ProcedureFact] = []
         started_by: Node | None = None
@@ -321,11 +344,13 @@ class Enricher:
         previous: dt.date | None,
         date: dt.date,
         events: list[tuple[dt.date, Node]],
-        gap: int,
+        gap: int | None,
         inclusive_end: bool = False,
     ) -> Node | bool:
-        """False when ``date`` continues the episode; the event (or True for a gap) that breaks it."""
-        if previous is None:
+        """False when ``date`` continues the episode; the event (or True for a gap) that breaks it.
+
+        A guideline without ``ip:newEpisodeAfterDays`` states no episode rule: nothing breaks it."""
+        if previous is None or gap is None:
             return False
         for when, event in events:
             if previous < when < date or (inclusive_end and when == date):
@@ -337,6 +362,8 @@ class Enricher:
         chosen = []
         for ctx in self.kb.contexts:
             if ctx.guideline != self.guideline.iri or ctx.phase not in (phase, IP.AnyPhase):
+                continue
+            if ctx.region is not None and ctx.region != self.region:
                 continue
             if ctx.state is not None:
                 policy = STATE_POLICY_HOOKS.get((self.guideline.iri, ctx.state))
@@ -361,17 +388,27 @@ class Enricher:
 # facts, may add facts of its own (with properties marked ip:derivedBy in the ontology) and may
 # return a phase that replaces the generic one.
 GuidelineHook = Callable[[Enricher], URIRef | None]
-GUIDELINE_HOOKS: dict[URIRef, GuidelineHook] = {}
+GUIDELINE_HOOKS: dict[URIRef, GuidelineHook] = {
+    IP.NIA_CG_301: derive_cg301,
+    IP.NIA_CG_302: derive_cg302,
+    IP.NIA_CG_408: derive_cg408,
+}
+GUIDELINE_HOOKS[IP.NIA_CG_305] = derive_cg305.derive  # kb/derive_cg305.py
+GUIDELINE_HOOKS[IP.NIA_CG_404] = derive_cg404.derive  # kb/derive_cg404.py
+GUIDELINE_HOOKS[IP.NIA_CG_405] = derive_cg405  # kb/derive_cg405.py
+GUIDELINE_HOOKS[IP.NIA_CG_310] = derive_cg310  # kb/derive_cg310.py
 
 # State coverage policies: whether a state's review context applies to the request beyond the
 # member's state (e.g. the Washington policy's scope in NIA_CG_300).
 STATE_POLICY_HOOKS: dict[tuple[URIRef, str], Callable[[Enricher], bool]] = {
     (IP.NIA_CG_300, "WA"): Enricher.cg300_washington_applies,
+    (IP.NIA_CG_408, "WA"): Enricher.cg300_washington_applies,  # NIA_CG_408 prints the same policy and scope
+    (IP.NIA_CG_305, "WA"): Enricher.cg300_washington_applies,  # same scope wording in NIA_CG_305
 }
 
 
 def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:
     """Select the guideline, derive the facts, and assert the review contexts on the request."""
     guideline = select_guideline(case, request, knowledge, source)
-    phase, contexts = Enricher(case, request, knowledge, guideline).run()
+    phase, contexts = Enricher(case, request, knowledge, guideline, source).run()
     return Enriched(graph=case, request=request, guideline=guideline, phase=phase, contexts=contexts)

@@ -6,6 +6,7 @@ cached) and computes the class closure once, so no case ever triggers ontology-w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,10 +35,25 @@ class CriterionInfo:
     shape: URIRef | None
     severity: URIRef | None
     target_classes: frozenset[URIRef] = field(default_factory=frozenset)
+    # Further printings of the same text in other guidelines (ip:alsoStatedIn):
+    # (guideline, guideline number, section, section title).
+    statements: tuple[tuple[URIRef, str, URIRef, str], ...] = ()
 
     @property
     def is_deciding(self) -> bool:
         return self.severity == SH.Violation
+
+    def cited_for(self, guideline: URIRef) -> CriterionInfo:
+        """The criterion as cited in a review under ``guideline``: a criterion shared by several
+        guidelines (ip:alsoStatedIn) names that guideline's own section, where it prints the text."""
+        if guideline == self.guideline:
+            return self
+        for other, number, section, title in self.statements:
+            if other == guideline:
+                return dataclasses.replace(
+                    self, guideline=other, guideline_number=number, section=section, section_title=title
+                )
+        return self
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,7 @@ class ReviewContextInfo:
     guideline: URIRef
     phase: URIRef | None
     state: str | None
+    region: URIRef | None = None
 
 
 # Properties of ontology terms that are copied into a case graph when the case refers to the term,
@@ -153,6 +170,7 @@ class Knowledge:
                 guideline=_iri(r.guideline),
                 phase=_opt_iri(r.phase),
                 state=str(r.state) if r.state is not None else None,
+                region=_opt_iri(r.region),
             )
             for r in _query(ontology, "review-contexts.rq")
         ]
@@ -263,6 +281,11 @@ class Knowledge:
         targets: dict[URIRef, set[URIRef]] = defaultdict(set)
         for r in _query(self.shapes, "shape-targets.rq"):
             targets[_iri(r.criterion)].add(_iri(r.targetClass))
+        statements: dict[URIRef, list[tuple[URIRef, str, URIRef, str]]] = defaultdict(list)
+        for r in _query(self.ontology, "criterion-statements.rq"):
+            statements[_iri(r.criterion)].append(
+                (_iri(r.guideline), str(r.guidelineNumber), _iri(r.section), str(r.sectionTitle))
+            )
         result: dict[URIRef, CriterionInfo] = {}
         for r in _query(joined, "criteria.rq"):
             kind = _iri(r.kind)
@@ -283,6 +306,7 @@ class Knowledge:
                 shape=_opt_iri(r.shape),
                 severity=_opt_iri(r.severity),
                 target_classes=frozenset(targets.get(iri, set())),
+                statements=tuple(sorted(statements.get(iri, []))),
             )
         return result
 

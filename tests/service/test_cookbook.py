@@ -51,3 +51,5 @@ def test_cookbook_queries_appear_in_the_docs() -> None:
     doc = (ROOT / "docs" / "sparql-cookbook.md").read_text(encoding="utf-8")
     for query in QUERIES:
         assert f"cookbook/{query.name}" in doc, f"docs/sparql-cookbook.md does not present {query.name}"
+        body = "\n".join(query.read_text(encoding="utf-8").splitlines()[1:])
+        assert body in doc, f"docs/sparql-cookbook.md shows another text than {query.name}"

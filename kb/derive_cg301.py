@@ -1,0 +1,90 @@
+"""NIA_CG_301 (Paravertebral Facet Joint Injections or Blocks): derived facts of its own.
+
+Registered in ``kb.enrichment.GUIDELINE_HOOKS``; runs after the generic facts (episode, phase with
+``ip:initialPhaseMaxInjections`` = 2 for the diagnostic phase, 12-month counted procedures).
+
+- ``ip:refDate1MonthBefore`` -- CG301-R-THERAPY / CG301-N-DX1M: "Diagnostic injections within 1
+  month of the previous injection do not require documentation of ongoing active conservative
+  therapy".
+- Opposite sides counted as one -- CG301-F-12MO / CG301-N-SIDES (``kb.derive_facet``).
+- Diagnostic injections counted -- CG301-F-DIAG: "In the diagnostic phase, a maximum of 2
+  procedures may be performed. Repeat diagnostic injections after successful radiofrequency
+  neurolysis are allowable if there is a question about the pain generator, different levels are
+  to be targeted, or if there is surgery in the same spinal region."
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rdflib import XSD, Literal, URIRef
+
+from kb.dates import add_months
+from kb.derive_facet import count_with_sides_merged, levels_of, node_date
+from kb.namespaces import IP
+
+if TYPE_CHECKING:
+    from kb.enrichment import Enricher, ProcedureFact
+
+SUCCESSFUL_RF_RELIEF_PERCENT = 50
+
+
+def derive_cg301(e: Enricher) -> URIRef | None:
+    e.add(IP.refDate1MonthBefore, Literal(add_months(e.dos, -1), datatype=XSD.date))
+    count_with_sides_merged(e)
+    _diagnostic_count(e)
+    return None
+
+
+def _successful(e: Enricher, rf: ProcedureFact) -> bool:
+    """A radiofrequency neurolysis with at least 50% relief or functional improvement (the NIA_CG_302
+    repeat threshold; NIA_CG_301 does not define "successful")."""
+    relief = e.g.value(rf.node, IP.reliefPercent)
+    if isinstance(relief, Literal) and float(relief.toPython()) >= SUCCESSFUL_RF_RELIEF_PERCENT:
+        return True
+    return (rf.node, IP.functionalImprovementDocumented, Literal(True)) in e.g
+
+
+def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool:
+    """A question about the pain generator, different levels targeted, or surgery in the region."""
+    for finding in e.g.objects(e.patient, IP.hasFinding):
+        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g:
+            return True
+    requested, treated = levels_of(e.g, e.request), levels_of(e.g, rf.node)
+    if requested and treated and not requested <= treated:
+        return True
+    for surgery in e.g.objects(e.patient, IP.hasSurgery):
+        date = node_date(e.g, surgery, IP.performedOn)
+        if date is not None and rf.date < date <= e.dos and (surgery, IP.spinalRegion, e.region) in e.g:
+            return True
+    return False
+
+
+def _diagnostic_count(e: Enricher) -> None:
+    if e.g.value(e.request, IP.purpose) != IP.DiagnosticBlock:
+        return
+    diagnostic_phase = e.guideline.initial_phase_max or 2
+    in_episode = set(e.g.objects(e.request, IP.episodeProcedure))
+    procedures = e.procedures()
+    episode = [p for p in procedures if p.node in in_episode]
+    if len(episode) < diagnostic_phase:
+        return  # the request is still in the diagnostic phase
+    neurolyses = [
+        p
+        for p in procedures
+        if p.date < e.dos and p.region == e.region and p.cpt.procedure == IP.FacetRadiofrequencyDenervation and not p.cpt.add_on
+    ]
+    restart = None
+    if neurolyses:
+        last = neurolyses[-1]
+        e.add(IP.lastRegionRadiofrequency, last.node)
+        if _successful(e, last) and _repeat_diagnostics_condition(e, last):
+            restart = last
+            e.add(IP.repeatDiagnosticsAllowedAfter, last.node)
+    if restart is not None:
+        counted = [p for p in episode if p.date > restart.date and p.purpose == IP.DiagnosticBlock]
+    else:
+        counted = episode[:diagnostic_phase] + [p for p in episode[diagnostic_phase:] if p.purpose == IP.DiagnosticBlock]
+    e.add(IP.diagnosticCountWithRequest, Literal(len(counted) + 1, datatype=XSD.integer))
+    for p in counted:
+        e.add(IP.countedDiagnosticProcedure, p.node)

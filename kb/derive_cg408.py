@@ -1,0 +1,42 @@
+"""NIA_CG_408 (Epidural Spine Injections and Single Injection Trials for Intrathecal Pumps): derived
+facts of its own.
+
+Registered in ``kb.enrichment.GUIDELINE_HOOKS``; runs after the generic facts. The epidural requests
+of NIA_CG_408 use the generic episode and phases (``ip:initialPhaseMaxInjections`` 3, as NIA_CG_300).
+
+- A request with ``ip:purpose ip:IntrathecalPumpTrial`` is an intraspinal drug trial ("INTRASPINAL
+  DRUG TRIALS FOR CHRONIC INTRACTABLE PAIN OR SPASTICITY CAN BE CONSIDERED USING THIS GUIDELINE."):
+  it is reviewed in the phase ``ip:IntraspinalDrugTrialPhase``, whose pathways are the two trial
+  pathways, never the epidural injection phases.
+- ``ip:failedStandardTherapyDays`` -- CG408-TS-THERAPY: "Failure to respond to a minimum of 12 weeks
+  of standard therapies (e.g., oral medications, physical therapy, etc.)": the days covered by failed
+  therapy episodes of any modality and region, each day counted once (the shape applies the 84).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from rdflib import XSD, Literal, URIRef
+
+from kb.dates import covered_days
+from kb.derive_facet import node_date
+from kb.namespaces import IP
+
+if TYPE_CHECKING:
+    from kb.enrichment import Enricher
+
+
+def derive_cg408(e: Enricher) -> URIRef | None:
+    if e.g.value(e.request, IP.purpose) != IP.IntrathecalPumpTrial:
+        return None
+    failed: list[tuple[dt.date, dt.date]] = []
+    for episode in e.g.objects(e.patient, IP.hasTherapyEpisode):
+        start = node_date(e.g, episode, IP.startDate)
+        if start is None or start > e.dos or (episode, IP.failedToRespond, Literal(True)) not in e.g:
+            continue
+        end = min(node_date(e.g, episode, IP.endDate) or e.dos, e.dos)
+        failed.append((start, end))
+    e.add(IP.failedStandardTherapyDays, Literal(covered_days(failed), datatype=XSD.integer))
+    return IP.IntraspinalDrugTrialPhase

@@ -1,0 +1,126 @@
+"""Derived facts shared by the implanted-device guidelines: NIA_CG_405 (Spinal Cord Stimulation) and
+NIA_CG_310 (Implantable Infusion Pump Insertion). The guideline hooks (kb/derive_cg405.py,
+kb/derive_cg310.py) call these helpers; every fact is written with a property the ontology marks with
+``ip:derivedBy`` (ontology/devices.ttl and the guideline files), and the shapes apply the thresholds.
+
+- ``reviewed_procedure`` - which kind of procedure the request is reviewed as (trial, permanent
+  implantation, revision or removal, replacement); it selects the review phase. The rule, per
+  guideline, is a table from CPT code to the kinds the code can report (the first is the default):
+  a kind the requester states with ``ip:requestedProcedure`` is used when the code allows it and
+  refused otherwise; without one, the guideline's chooser (or the default) decides.
+- ``latest_psychological_assessment`` - "A completed psychological assessment ..." (CG405-PSYCH,
+  NIA_CG_310's assessment bullet): the assessment with the latest ``ip:documentedOn`` on or before
+  the date of service.
+- ``failed_therapy_days_any_region`` - failed conservative therapy of any region and modality, each
+  day counted once (NIA_CG_404's ``ip:failedTherapyDaysAnyRegion``, NIA_CG_408's
+  ``ip:failedStandardTherapyDays``; the caller names the property).
+- ``medication_days`` - days covered by medication courses of given classes up to the date of
+  service, each day counted once.
+- ``last_record`` - the most recent procedure record before the date of service that a predicate
+  accepts (e.g. the last spinal cord stimulator trial).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+
+from kb.caseform import short
+from kb.dates import covered_days, integer_literal, literal_date
+from kb.errors import CaseFormError
+from kb.namespaces import IP
+
+if TYPE_CHECKING:
+    from kb.enrichment import Enricher
+
+
+def node_date(enricher: Enricher, node: Node, prop: URIRef) -> dt.date | None:
+    return literal_date(enricher.g.value(node, prop))
+
+
+def integer(value: int) -> Literal:
+    return integer_literal(value)
+
+
+def reviewed_procedure(
+    enricher: Enricher,
+    kinds_by_code: Mapping[str, Sequence[URIRef]],
+    choose: Callable[[Enricher, Sequence[URIRef]], URIRef] | None = None,
+) -> URIRef:
+    """The procedure kind the request is reviewed as; recorded as ``ip:reviewedProcedure``."""
+    code = enricher.cpt.code
+    allowed = kinds_by_code[code]
+    stated = enricher.g.value(enricher.request, IP.requestedProcedure)
+    if stated is not None:
+        if stated not in allowed:
+            names = ", ".join(short(k) for k in allowed)
+            raise CaseFormError(
+                enricher.source,
+                [
+                    f"ip:requestedProcedure {short(stated)} cannot be reviewed with CPT {code}, "
+                    f"which reports {names} under {enricher.guideline.number}"
+                ],
+            )
+        assert isinstance(stated, URIRef)
+        kind = stated
+    elif choose is not None and len(allowed) > 1:
+        kind = choose(enricher, allowed)
+    else:
+        kind = allowed[0]
+    enricher.add(IP.reviewedProcedure, kind)
+    return kind
+
+
+def latest_psychological_assessment(enricher: Enricher) -> None:
+    dated = []
+    for node in enricher.g.objects(enricher.patient, IP.hasPsychologicalAssessment):
+        when = node_date(enricher, node, IP.documentedOn)
+        if when is not None and when <= enricher.dos:
+            dated.append((when, str(node), node))
+    if dated:
+        enricher.add(IP.latestPsychologicalAssessment, max(dated)[2])
+
+
+def failed_therapy_days_any_region(enricher: Enricher) -> int:
+    """Days of failed conservative therapy of any region and modality, each day counted once."""
+    failed: list[tuple[dt.date, dt.date]] = []
+    for episode in enricher.g.objects(enricher.patient, IP.hasTherapyEpisode):
+        start = node_date(enricher, episode, IP.startDate)
+        if start is None or start > enricher.dos or enricher.g.value(episode, IP.failedToRespond) != Literal(True):
+            continue
+        end = min(node_date(enricher, episode, IP.endDate) or enricher.dos, enricher.dos)
+        failed.append((start, end))
+    return covered_days(failed)
+
+
+def medication_days(enricher: Enricher, classes: set[URIRef], routes: set[URIRef] | None = None) -> int:
+    """Days covered by medication courses of ``classes`` (and, when given, of ``routes``)."""
+    spans: list[tuple[dt.date, dt.date]] = []
+    for course in enricher.g.objects(enricher.patient, IP.hasMedicationCourse):
+        if enricher.g.value(course, IP.medicationClass) not in classes:
+            continue
+        if routes is not None and enricher.g.value(course, IP.administrationRoute) not in routes:
+            continue
+        start = node_date(enricher, course, IP.startDate)
+        if start is None or start > enricher.dos:
+            continue
+        end = min(node_date(enricher, course, IP.endDate) or enricher.dos, enricher.dos)
+        spans.append((start, end))
+    return covered_days(spans)
+
+
+RecordTest = Callable[[Node], bool]
+
+
+def last_record(enricher: Enricher, accepts: RecordTest) -> Node | None:
+    """The most recent procedure record before the date of service that ``accepts`` accepts."""
+    found = []
+    for node in enricher.g.objects(enricher.patient, IP.hasProcedureRecord):
+        when = node_date(enricher, node, IP.performedOn)
+        if when is not None and when < enricher.dos and accepts(node):
+            found.append((when, str(node), node))
+    return max(found)[2] if found else None
