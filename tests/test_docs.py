@@ -35,7 +35,7 @@ from kb.determination import determination_graph
 from kb.engine import determine_file, determine_graph
 from kb.knowledge import load_knowledge
 from kb.namespaces import IP
-from tests.service.server import READ_TOKEN, WRITE_TOKEN, Server
+from tests.service.server import PRELOADED, READ_TOKEN, WRITE_TOKEN, Server, running
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -119,11 +119,8 @@ def test_sparql_blocks(block: Block, demo_dataset: Graph) -> None:
 
 @pytest.fixture(scope="module")
 def docs_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("docs-service"), {"IPKG_PRELOAD_EXAMPLES": "true"}).start(timeout=300)
-    try:
+    with running(tmp_path_factory.mktemp("docs-service"), PRELOADED, timeout=300) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.mark.parametrize("block", _of("console"), ids=lambda b: b.id)

@@ -5,17 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.server import Server
+from tests.service.server import PRELOADED, Server, running
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One service for the read-mostly tests, preloaded with the example cases."""
-    srv = Server(tmp_path_factory.mktemp("service"), {"IPKG_PRELOAD_EXAMPLES": "true"}).start(timeout=300)
-    try:
+    with running(tmp_path_factory.mktemp("service"), PRELOADED, timeout=300) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture()

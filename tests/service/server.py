@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +94,19 @@ class Server:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self.process = None
+
+
+@contextmanager
+def running(directory: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[Server]:
+    """A started server, stopped when the block ends."""
+    server = Server(directory, env or {}).start(timeout=timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+PRELOADED = {"IPKG_PRELOAD_EXAMPLES": "true"}
 
 
 def _children(pid: int) -> list[int]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from kb.cookbook import answer_key, expected_file, queries
-from tests.service.server import READ_TOKEN, ROOT, Server, auth
+from tests.service.server import PRELOADED, READ_TOKEN, ROOT, Server, auth, running
 
 QUERIES = queries()
 
@@ -18,11 +18,8 @@ QUERIES = queries()
 @pytest.fixture(scope="module")
 def examples_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A service holding exactly the example cases, so case-base answers are known."""
-    srv = Server(tmp_path_factory.mktemp("cookbook"), {"IPKG_PRELOAD_EXAMPLES": "true"}).start(timeout=300)
-    try:
+    with running(tmp_path_factory.mktemp("cookbook"), PRELOADED, timeout=300) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_there_are_at_least_twelve_questions() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.service.server import READ_TOKEN, ROOT, WRITE_TOKEN, Server, auth
+from tests.service.server import READ_TOKEN, ROOT, WRITE_TOKEN, Server, auth, running
 
 EXAMPLE = ROOT / "examples" / "cases" / "cg300-acute-approved.ttl"
 TURTLE = {"content-type": "text/turtle"}
@@ -84,11 +84,8 @@ def test_one_audit_record_per_request_denied_included_and_no_phi(server: Server)
 
 @pytest.fixture(scope="module")
 def small_body_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("small-body"), {"IPKG_MAX_BODY_BYTES": "2000"}).start()
-    try:
+    with running(tmp_path_factory.mktemp("small-body"), {"IPKG_MAX_BODY_BYTES": "2000"}) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_oversized_bodies_are_413_and_nothing_is_stored(small_body_server: Server) -> None:

@@ -13,7 +13,7 @@ from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, TURTLE, XML, SPARQLWrapper
 
-from tests.service.server import READ_TOKEN, Server, auth
+from tests.service.server import READ_TOKEN, Server, auth, running
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CRITERIA = """PREFIX ip: <https://w3id.org/ipkg/ontology#>
@@ -120,11 +120,8 @@ def test_from_a_graph_in_the_store_is_allowed(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = Server(tmp_path_factory.mktemp("limited"), {"IPKG_QUERY_TIMEOUT_SECONDS": "2", "IPKG_ROW_CAP": "10"}).start()
-    try:
+    with running(tmp_path_factory.mktemp("limited"), {"IPKG_QUERY_TIMEOUT_SECONDS": "2", "IPKG_ROW_CAP": "10"}) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_runaway_query_is_stopped_and_the_service_stays_responsive(limited_server: Server) -> None:
