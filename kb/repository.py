@@ -106,13 +106,15 @@ class Repository:
         self.store.put_graphs({case_graph(case_id): wire(case)})
         return case_id
 
-    def load_case(self, case_id: str) -> Graph:
-        if not ID_PATTERN.match(case_id):
-            raise UnknownIdError(f"no case {case_id!r}")
-        triples = self.store.graph(case_graph(case_id))
+    def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
+        """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
+        triples = self.store.graph(name) if ID_PATTERN.match(item_id) else None
         if triples is None:
-            raise UnknownIdError(f"no case {case_id!r}")
+            raise UnknownIdError(f"no {what} {item_id!r}")
         return unwire(triples)
+
+    def load_case(self, case_id: str) -> Graph:
+        return self._stored_graph("case", case_id, case_graph(case_id))
 
     def case_exists(self, case_id: str) -> bool:
         return case_graph(case_id) in self.store.graph_names(case_graph(case_id))
@@ -159,12 +161,7 @@ class Repository:
         return StoredDetermination(det_id, case_id, machine), det
 
     def determination_rdf(self, det_id: str) -> Graph:
-        if not ID_PATTERN.match(det_id):
-            raise UnknownIdError(f"no determination {det_id!r}")
-        triples = self.store.graph(determination_graph_name(det_id))
-        if triples is None:
-            raise UnknownIdError(f"no determination {det_id!r}")
-        return unwire(triples)
+        return self._stored_graph("determination", det_id, determination_graph_name(det_id))
 
     def get_determination(self, det_id: str) -> StoredDetermination:
         graph = self.determination_rdf(det_id)

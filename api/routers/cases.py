@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from rdflib import Graph
 
 from api.bodies import media_type, read_limited
 from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
@@ -34,7 +35,7 @@ async def create_case(
         raise ProblemError(415, "Unsupported media type", "send the case as text/turtle or application/ld+json")
     body = await read_limited(request, settings.max_body_bytes)
     case = parse_case(body, fmt, "request body", settings.max_body_bytes)
-    original = case.__class__()
+    original = Graph()
     for triple in case:
         original.add(triple)
     request_node = check_case_form(case, knowledge, "request body")
