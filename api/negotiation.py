@@ -7,7 +7,7 @@ from rdflib import Graph
 
 from api.problems import ProblemError
 from api.sparql_results import GRAPH_TYPES, MEDIA_TYPE_OF, negotiate, serialize_graph
-from kb.caseio import JSONLD, TURTLE
+from kb.pipeline.caseio import JSONLD, TURTLE
 
 RDF_BODY_FORMATS = {"text/turtle": TURTLE, "application/ld+json": JSONLD}
 

@@ -25,12 +25,12 @@ from string import Template
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.caseform import check_case_form  # noqa: E402
-from kb.caseio import TURTLE, parse_case  # noqa: E402
-from kb.determination import decide  # noqa: E402
-from kb.enrichment import enrich  # noqa: E402
 from kb.knowledge import load_knowledge  # noqa: E402
-from kb.validation import validate_case  # noqa: E402
+from kb.pipeline.caseform import check_case_form  # noqa: E402
+from kb.pipeline.caseio import TURTLE, parse_case  # noqa: E402
+from kb.pipeline.determination import decide  # noqa: E402
+from kb.pipeline.enrichment import enrich  # noqa: E402
+from kb.pipeline.validation import validate_case  # noqa: E402
 
 TEMPLATE = Template((Path(__file__).resolve().parent / "case-template.ttl").read_text(encoding="utf-8"))
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from rdflib import Graph
 
 from kb import __version__, resources
-from kb.determination import determination_graph
 from kb.engine import determine_file
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
 from kb.namespaces import DET, IP
+from kb.pipeline.determination import determination_graph
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1

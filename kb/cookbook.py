@@ -44,9 +44,9 @@ def answer_key(columns: list[str], rows: list[list[str]]) -> tuple[tuple[str, ..
 
 
 def demo_dataset() -> Graph:
-    from kb.determination import determination_graph
     from kb.engine import determine_file
     from kb.knowledge import load_knowledge
+    from kb.pipeline.determination import determination_graph
 
     knowledge = load_knowledge()
     graph = knowledge.ontology + knowledge.shapes

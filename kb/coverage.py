@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.caseform import short
 from kb.knowledge import Knowledge
+from kb.pipeline.caseform import short
 
 HEADER = """# Criteria coverage
 

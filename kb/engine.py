@@ -6,12 +6,13 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from kb.caseform import check_case_form
-from kb.caseio import MAX_CASE_BYTES, parse_case, read_case_file
-from kb.determination import Determination, decide
-from kb.enrichment import enrich
+import kb.guidelines  # noqa: F401  (importing the package registers every guideline's enrichment hooks)
 from kb.knowledge import Knowledge, load_knowledge
-from kb.validation import validate_case
+from kb.pipeline.caseform import check_case_form
+from kb.pipeline.caseio import MAX_CASE_BYTES, parse_case, read_case_file
+from kb.pipeline.determination import Determination, decide
+from kb.pipeline.enrichment import enrich
+from kb.pipeline.validation import validate_case
 
 
 def determine_graph(case: Graph, source: str = "<case>", knowledge: Knowledge | None = None) -> Determination:

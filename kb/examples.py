@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from kb import resources
-from kb.caseio import read_case_file
 from kb.errors import KnowledgeGraphError
+from kb.pipeline.caseio import read_case_file
 from kb.repository import Repository
 
 

@@ -21,10 +21,10 @@ from typing import Any
 from rdflib import XSD, Graph, Literal, URIRef
 
 from kb import resources
-from kb.determination import Determination, determination_graph
 from kb.engine import determine_graph
 from kb.knowledge import Knowledge
 from kb.namespaces import DET, IP
+from kb.pipeline.determination import Determination, determination_graph
 from kb.store.base import Store, Triple
 from kb.store.terms import from_rdflib, to_rdflib
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.determination import NOT_DOCUMENTED, PHASE_NAMES, REASON_NAMES, Determination
+from kb.pipeline.determination import NOT_DOCUMENTED, PHASE_NAMES, REASON_NAMES, Determination
 
 
 def summarize(det: Determination) -> str:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kb.caseio import JSONLD, MAX_CASE_BYTES, TURTLE, parse_case
 from kb.engine import determine_text
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
 from kb.knowledge import Knowledge
 from kb.namespaces import IP
+from kb.pipeline.caseio import JSONLD, MAX_CASE_BYTES, TURTLE, parse_case
 
 BASE = (Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(
     encoding="utf-8"

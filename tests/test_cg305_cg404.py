@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from kb.caseio import TURTLE
-from kb.determination import determination_graph
 from kb.engine import determine_file, determine_text
 from kb.namespaces import IP
+from kb.pipeline.caseio import TURTLE
+from kb.pipeline.determination import determination_graph
 
 CASES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 UNADDRESSED = CASES / "cg404-unaddressed-clinical-review-pended.ttl"

@@ -1,6 +1,6 @@
 """Which phase a device request is reviewed in (NIA_CG_405, NIA_CG_310): the CPT code, the stated kind
-(ip:requestedProcedure), the purpose and the procedure history decide (kb/derive_cg405.py,
-kb/derive_cg310.py). Also: contraindications of NIA_CG_405 do not apply to a revision or removal, and
+(ip:requestedProcedure), the purpose and the procedure history decide (kb/guidelines/cg405.py,
+kb/guidelines/cg310.py). Also: contraindications of NIA_CG_405 do not apply to a revision or removal, and
 the pump analysis report's absence warns, never pends."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.caseio import TURTLE
 from kb.engine import determine_text
 from kb.errors import CaseFormError, UnsupportedRequestError
+from kb.pipeline.caseio import TURTLE
 
 CASES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 

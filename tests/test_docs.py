@@ -29,12 +29,12 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kb.caseio import JSONLD, TURTLE, parse_case
 from kb.coverage import coverage_markdown
-from kb.determination import determination_graph
 from kb.engine import determine_file, determine_graph
 from kb.knowledge import load_knowledge
 from kb.namespaces import IP
+from kb.pipeline.caseio import JSONLD, TURTLE, parse_case
+from kb.pipeline.determination import determination_graph
 from tests.service.server import PRELOADED, READ_TOKEN, WRITE_TOKEN, Server, running
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Which guideline reviews a request for a CPT code that NIA_CG_300 and NIA_CG_408 both list.
 
-The rule (kb/enrichment.py, docs/architecture.md "Guideline selection"):
+The rule (kb/pipeline/enrichment.py, docs/architecture.md "Guideline selection"):
 1. ``ip:requestedGuideline`` (the guideline the plan configures) decides, if it lists the code;
 2. else ``ip:purpose ip:IntrathecalPumpTrial`` selects NIA_CG_408 (its single injection trials);
 3. else (any other purpose, or none) NIA_CG_300.
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.caseio import TURTLE
 from kb.engine import determine_file, determine_text
 from kb.errors import CaseFormError
 from kb.namespaces import IP
+from kb.pipeline.caseio import TURTLE
 
 CASES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 TRIAL = (CASES / "cg408-trial-pain-approved.ttl").read_text(encoding="utf-8")
@@ -87,3 +87,16 @@ def test_shared_criteria_are_cited_with_the_reviewing_guidelines_section() -> No
     pain = next(c for c in facet["decidingCriteria"] if c["criterionId"] == "CG300-PAIN")
     section = "INDICATIONS FOR FACET JOINT INJECTIONS OR MEDIAL BRANCH NERVE BLOCKS"
     assert (pain["guideline"], pain["section"]) == ("NIA_CG_301", section)
+
+
+def test_every_modeled_guideline_but_nia_cg_300_registers_its_enrichment_hook() -> None:
+    """kb.engine imports kb.guidelines, whose modules register themselves; the generic enrichment imports none."""
+    import kb.engine  # noqa: F401
+    from kb.knowledge import load_knowledge
+    from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
+
+    modeled = {ctx.guideline for ctx in load_knowledge().contexts}
+    assert set(GUIDELINE_HOOKS) == modeled - {IP.NIA_CG_300}
+    assert set(STATE_POLICY_HOOKS) == {(IP.NIA_CG_300, "WA"), (IP.NIA_CG_408, "WA"), (IP.NIA_CG_305, "WA")}
+    enrichment_source = (Path(__file__).parents[1] / "kb" / "pipeline" / "enrichment.py").read_text(encoding="utf-8")
+    assert "kb.guidelines" not in enrichment_source

@@ -12,9 +12,9 @@ from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, Write
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import CASE_BODY, rdf_doc
 from api.problems import ProblemError
-from kb.caseform import check_case_form
-from kb.caseio import parse_case
-from kb.enrichment import select_guideline
+from kb.pipeline.caseform import check_case_form
+from kb.pipeline.caseio import parse_case
+from kb.pipeline.enrichment import select_guideline
 
 router = APIRouter(tags=["cases"])
 

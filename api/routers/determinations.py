@@ -16,7 +16,7 @@ from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import DETERMINATION_BODY, DETERMINATION_RESPONSES, rdf_doc
 from api.problems import ProblemError
 from api.sparql_results import negotiate
-from kb.caseio import parse_case
+from kb.pipeline.caseio import parse_case
 from kb.repository import DeterminationFilter, Repository, StoredDetermination
 
 router = APIRouter(tags=["determinations"])

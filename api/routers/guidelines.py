@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import KnowledgeDep
 from api.problems import ProblemError
-from kb.caseform import short
 from kb.knowledge import CriterionInfo, Knowledge
+from kb.pipeline.caseform import short
 
 router = APIRouter(tags=["guidelines"])
 

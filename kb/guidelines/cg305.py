@@ -1,6 +1,6 @@
 """Derived facts of NIA_CG_305 (Sacroiliac Joint Injections), registered in ``GUIDELINE_HOOKS``.
 
-The generic enrichment (kb/enrichment.py) has already derived the episode, the phase (with
+The generic enrichment (kb/pipeline/enrichment.py) has already derived the episode, the phase (with
 ``ip:initialPhaseMaxInjections 2``: "Up to 2 sacroiliac joint injections may be performed in the
 initial treatment phase", criterion CG305-R-INIT), the reference dates and the pain onset. This hook
 adds what only NIA_CG_305 needs; every value is written with a property the ontology marks with
@@ -29,9 +29,10 @@ from rdflib.term import Node
 
 from kb.dates import literal_date, whole_years
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 IBP_AGE_LIMIT = 45  # "Age at onset < 45 years"
 
@@ -40,6 +41,7 @@ def _date(value: Node | None) -> dt.date | None:
     return literal_date(value)
 
 
+@guideline_hook(IP.NIA_CG_305)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
     g = enricher.g

@@ -1,7 +1,7 @@
 """NIA_CG_408 (Epidural Spine Injections and Single Injection Trials for Intrathecal Pumps): derived
 facts of its own.
 
-Registered in ``kb.enrichment.GUIDELINE_HOOKS``; runs after the generic facts. The epidural requests
+Registered in ``kb.pipeline.enrichment.GUIDELINE_HOOKS``; runs after the generic facts. The epidural requests
 of NIA_CG_408 use the generic episode and phases (``ip:initialPhaseMaxInjections`` 3, as NIA_CG_300).
 
 - A request with ``ip:purpose ip:IntrathecalPumpTrial`` is an intraspinal drug trial ("INTRASPINAL
@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING
 from rdflib import XSD, Literal, URIRef
 
 from kb.dates import covered_days
-from kb.derive_facet import node_date
+from kb.guidelines.facet import node_date
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 
-def derive_cg408(e: Enricher) -> URIRef | None:
+@guideline_hook(IP.NIA_CG_408)
+def derive(e: Enricher) -> URIRef | None:
     if e.g.value(e.request, IP.purpose) != IP.IntrathecalPumpTrial:
         return None
     failed: list[tuple[dt.date, dt.date]] = []

@@ -45,12 +45,13 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 from rdflib.term import Node
 
-from kb import derive_devices
 from kb.errors import UnsupportedRequestError
+from kb.guidelines import devices
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 TRIAL = IP.IntraspinalDrugTrial
 INSERTION = IP.InfusionPumpInsertion
@@ -88,7 +89,7 @@ def _choose(enricher: Enricher, allowed: Sequence[URIRef]) -> URIRef:
     return REPLACEMENT if _pump_on_record(enricher) else INSERTION
 
 
-def _is_trial_with(enricher: Enricher, medication: URIRef) -> derive_devices.RecordTest:
+def _is_trial_with(enricher: Enricher, medication: URIRef) -> devices.RecordTest:
     def accepts(node: Node) -> bool:
         g = enricher.g
         trial = (node, IP.purpose, IP.IntrathecalPumpTrial) in g or (node, IP.performedProcedure, TRIAL) in g
@@ -97,6 +98,7 @@ def _is_trial_with(enricher: Enricher, medication: URIRef) -> derive_devices.Rec
     return accepts
 
 
+@guideline_hook(IP.NIA_CG_310)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_310 facts; return the phase of the reviewed procedure."""
     code = enricher.cpt.code
@@ -107,16 +109,16 @@ def derive(enricher: Enricher) -> URIRef | None:
             "intraspinal drug trials, permanent pumps and pump replacement but not a removal on its own; state "
             "ip:requestedProcedure ip:InfusionPumpReplacement when the removal is part of replacing the system",
         )
-    kind = derive_devices.reviewed_procedure(enricher, KINDS_BY_CODE, _choose)
-    standard = derive_devices.failed_therapy_days_any_region(enricher)
-    enricher.add(IP.failedStandardTherapyDays, derive_devices.integer(standard))
-    derive_devices.latest_psychological_assessment(enricher)
+    kind = devices.reviewed_procedure(enricher, KINDS_BY_CODE, _choose)
+    standard = devices.failed_therapy_days_any_region(enricher)
+    enricher.add(IP.failedStandardTherapyDays, devices.integer(standard))
+    devices.latest_psychological_assessment(enricher)
 
-    days = derive_devices.medication_days(enricher, {IP.OpioidPainMedication}, OPIOID_ROUTES)
-    enricher.add(IP.oralTransdermalOpioidDays, derive_devices.integer(days))
+    days = devices.medication_days(enricher, {IP.OpioidPainMedication}, OPIOID_ROUTES)
+    enricher.add(IP.oralTransdermalOpioidDays, devices.integer(days))
     trials = ((IP.OpioidPainMedication, IP.lastOpioidTrial), (IP.AntispasmodicMedication, IP.lastAntispasmodicTrial))
     for medication, prop in trials:
-        trial = derive_devices.last_record(enricher, _is_trial_with(enricher, medication))
+        trial = devices.last_record(enricher, _is_trial_with(enricher, medication))
         if trial is not None:
             enricher.add(prop, trial)
     return PHASE_OF_KIND[kind]

@@ -40,11 +40,12 @@ from typing import TYPE_CHECKING
 from rdflib import URIRef
 from rdflib.term import Node
 
-from kb import derive_devices
+from kb.guidelines import devices
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 TRIAL = IP.SpinalCordStimulatorTrial
 PERMANENT = IP.SpinalCordStimulatorPermanentImplantation
@@ -67,19 +68,20 @@ PHASE_OF_KIND = {
 }
 
 
+@guideline_hook(IP.NIA_CG_405)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_405 facts; return the phase of the reviewed procedure."""
-    kind = derive_devices.reviewed_procedure(enricher, KINDS_BY_CODE)
-    failed_days = derive_devices.failed_therapy_days_any_region(enricher)
-    enricher.add(IP.failedTherapyDaysAnyRegion, derive_devices.integer(failed_days))
-    derive_devices.latest_psychological_assessment(enricher)
+    kind = devices.reviewed_procedure(enricher, KINDS_BY_CODE)
+    failed_days = devices.failed_therapy_days_any_region(enricher)
+    enricher.add(IP.failedTherapyDaysAnyRegion, devices.integer(failed_days))
+    devices.latest_psychological_assessment(enricher)
 
     def is_trial(node: Node) -> bool:
         return enricher.g.value(node, IP.performedProcedure) == TRIAL
 
-    trial = derive_devices.last_record(enricher, is_trial)
+    trial = devices.last_record(enricher, is_trial)
     if trial is not None:
         enricher.add(IP.lastStimulatorTrial, trial)
-    days = derive_devices.medication_days(enricher, {IP.AntianginalPharmacotherapy})
-    enricher.add(IP.antianginalPharmacotherapyDays, derive_devices.integer(days))
+    days = devices.medication_days(enricher, {IP.AntianginalPharmacotherapy})
+    enricher.add(IP.antianginalPharmacotherapyDays, devices.integer(days))
     return PHASE_OF_KIND[kind]

@@ -1,6 +1,6 @@
 """Derived facts shared by the implanted-device guidelines: NIA_CG_405 (Spinal Cord Stimulation) and
-NIA_CG_310 (Implantable Infusion Pump Insertion). The guideline hooks (kb/derive_cg405.py,
-kb/derive_cg310.py) call these helpers; every fact is written with a property the ontology marks with
+NIA_CG_310 (Implantable Infusion Pump Insertion). The guideline hooks (kb/guidelines/cg405.py,
+kb/guidelines/cg310.py) call these helpers; every fact is written with a property the ontology marks with
 ``ip:derivedBy`` (ontology/devices.ttl and the guideline files), and the shapes apply the thresholds.
 
 - ``reviewed_procedure`` - which kind of procedure the request is reviewed as (trial, permanent
@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kb.caseform import short
 from kb.dates import covered_days, integer_literal, literal_date
 from kb.errors import CaseFormError
 from kb.namespaces import IP
+from kb.pipeline.caseform import short
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 
 def node_date(enricher: Enricher, node: Node, prop: URIRef) -> dt.date | None:

@@ -15,7 +15,7 @@ from rdflib.term import Node
 from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
-from kb.validation import run_shacl
+from kb.pipeline.validation import run_shacl
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)
 

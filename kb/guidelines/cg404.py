@@ -1,7 +1,7 @@
 """Derived facts and the review phase of NIA_CG_404 (Sympathetic Nerve Blocks), registered in
 ``GUIDELINE_HOOKS``.
 
-The generic enrichment (kb/enrichment.py) has already derived the episode of care in the region (the
+The generic enrichment (kb/pipeline/enrichment.py) has already derived the episode of care in the region (the
 guideline prints the two-year note; ``ip:newEpisodeAfterDays 730``), the counts in the region and
 the pain onset. NIA_CG_404 has no initial treatment phase: a repeat block is reviewed under the
 rules "For the treatment of pain" or "For the treatment of PTSD" (FREQUENCY OF REPEAT INJECTIONS),
@@ -37,9 +37,10 @@ from rdflib.term import Node
 
 from kb.dates import add_months, covered_days, integer_literal, literal_date
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 FIRST_WEEKS_DAYS = 12 * 7  # "the first 12 weeks"
 CLAIMED_INDICATION = {
@@ -57,6 +58,7 @@ def _int(value: int) -> Literal:
     return integer_literal(value)
 
 
+@guideline_hook(IP.NIA_CG_404)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_404 facts; return the repeat phase (pain or PTSD) for a repeat request."""
     g = enricher.g

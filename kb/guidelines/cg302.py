@@ -1,10 +1,10 @@
 """NIA_CG_302 (Paravertebral Facet Joint Denervation): derived facts of its own.
 
-Registered in ``kb.enrichment.GUIDELINE_HOOKS``; runs after the generic facts. NIA_CG_302 prints
+Registered in ``kb.pipeline.enrichment.GUIDELINE_HOOKS``; runs after the generic facts. NIA_CG_302 prints
 no episode note, so the guideline has no ``ip:newEpisodeAfterDays`` and every prior denervation of
 the region is in the episode (a request after one is a repeat, ``ip:AfterInitialPhaseRepeat``).
 
-- Opposite sides counted as one -- CG302-F-12MO / CG302-N-SIDES (``kb.derive_facet``).
+- Opposite sides counted as one -- CG302-F-12MO / CG302-N-SIDES (``kb.guidelines.facet``).
 - Opposite side within 1 month -- CG302-N-SIDES: "Opposite side denervation procedures performed at
   the same level(s) within 1 month of the first side do not require follow-up information to be
   submitted." A request that pairs with a prior unilateral denervation of the region (other side,
@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING
 
 from rdflib import XSD, Literal, URIRef
 
-from kb.derive_facet import count_with_sides_merged, levels_of, merge_opposite_sides, sided
+from kb.guidelines.facet import count_with_sides_merged, levels_of, merge_opposite_sides, sided
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 
-def derive_cg302(e: Enricher) -> URIRef | None:
+@guideline_hook(IP.NIA_CG_302)
+def derive(e: Enricher) -> URIRef | None:
     count_with_sides_merged(e)
     levels = levels_of(e.g, e.request)
     if levels:

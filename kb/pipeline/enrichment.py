@@ -25,27 +25,20 @@ Rules implemented here, with their source:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb import derive_cg305, derive_cg404
-from kb.caseform import short
 from kb.dates import add_months, covered_days, integer_literal, literal_date, whole_years
-from kb.derive_cg301 import derive_cg301
-from kb.derive_cg302 import derive_cg302
-from kb.derive_cg310 import derive as derive_cg310
-from kb.derive_cg405 import derive as derive_cg405
-from kb.derive_cg408 import derive_cg408
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
+from kb.pipeline.caseform import short
+from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
 
 SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
 SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
-THERAPEUTIC_PURPOSES = {None, IP.TherapeuticPainTreatment}
 
 
 @dataclass(frozen=True)
@@ -371,40 +364,6 @@ class Enricher:
                     continue
             chosen.append(ctx.iri)
         return chosen
-
-    def cg300_washington_applies(self) -> bool:
-        """NIA_CG_300 Washington: therapeutic injections for chronic pain, not systemic inflammatory disease."""
-        if self.g.value(self.request, IP.purpose) not in THERAPEUTIC_PURPOSES:
-            return False
-        for condition in self.g.objects(self.patient, IP.hasCondition):
-            kind = self.g.value(condition, IP.conditionType)
-            if isinstance(kind, URIRef) and IP.SystemicInflammatoryDisease in self.kb.individual_types.get(kind, ()):
-                return False
-        onset = self.g.value(self.request, IP.currentPainOnset)
-        return not (isinstance(onset, Literal) and onset.toPython() > self.ref3)
-
-
-# Guideline-specific enrichment, registered per guideline: a hook runs after the generic derived
-# facts, may add facts of its own (with properties marked ip:derivedBy in the ontology) and may
-# return a phase that replaces the generic one.
-GuidelineHook = Callable[[Enricher], URIRef | None]
-GUIDELINE_HOOKS: dict[URIRef, GuidelineHook] = {
-    IP.NIA_CG_301: derive_cg301,
-    IP.NIA_CG_302: derive_cg302,
-    IP.NIA_CG_408: derive_cg408,
-}
-GUIDELINE_HOOKS[IP.NIA_CG_305] = derive_cg305.derive  # kb/derive_cg305.py
-GUIDELINE_HOOKS[IP.NIA_CG_404] = derive_cg404.derive  # kb/derive_cg404.py
-GUIDELINE_HOOKS[IP.NIA_CG_405] = derive_cg405  # kb/derive_cg405.py
-GUIDELINE_HOOKS[IP.NIA_CG_310] = derive_cg310  # kb/derive_cg310.py
-
-# State coverage policies: whether a state's review context applies to the request beyond the
-# member's state (e.g. the Washington policy's scope in NIA_CG_300).
-STATE_POLICY_HOOKS: dict[tuple[URIRef, str], Callable[[Enricher], bool]] = {
-    (IP.NIA_CG_300, "WA"): Enricher.cg300_washington_applies,
-    (IP.NIA_CG_408, "WA"): Enricher.cg300_washington_applies,  # NIA_CG_408 prints the same policy and scope
-    (IP.NIA_CG_305, "WA"): Enricher.cg300_washington_applies,  # same scope wording in NIA_CG_305
-}
 
 
 def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:

@@ -28,7 +28,7 @@ from kb.dates import add_months, literal_date
 from kb.namespaces import IP
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher
+    from kb.pipeline.enrichment import Enricher
 
 UNILATERAL = {IP.Left, IP.Right}
 

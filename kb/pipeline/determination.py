@@ -29,10 +29,10 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb import __version__
-from kb.caseform import short
-from kb.enrichment import Enriched
 from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
 from kb.namespaces import DET, IP, SH
+from kb.pipeline.caseform import short
+from kb.pipeline.enrichment import Enriched
 
 MET = "met"
 NOT_MET = "not met"

@@ -1,12 +1,12 @@
 """NIA_CG_301 (Paravertebral Facet Joint Injections or Blocks): derived facts of its own.
 
-Registered in ``kb.enrichment.GUIDELINE_HOOKS``; runs after the generic facts (episode, phase with
+Registered in ``kb.pipeline.enrichment.GUIDELINE_HOOKS``; runs after the generic facts (episode, phase with
 ``ip:initialPhaseMaxInjections`` = 2 for the diagnostic phase, 12-month counted procedures).
 
 - ``ip:refDate1MonthBefore`` -- CG301-R-THERAPY / CG301-N-DX1M: "Diagnostic injections within 1
   month of the previous injection do not require documentation of ongoing active conservative
   therapy".
-- Opposite sides counted as one -- CG301-F-12MO / CG301-N-SIDES (``kb.derive_facet``).
+- Opposite sides counted as one -- CG301-F-12MO / CG301-N-SIDES (``kb.guidelines.facet``).
 - Diagnostic injections counted -- CG301-F-DIAG: "In the diagnostic phase, a maximum of 2
   procedures may be performed. Repeat diagnostic injections after successful radiofrequency
   neurolysis are allowable if there is a question about the pain generator, different levels are
@@ -20,16 +20,18 @@ from typing import TYPE_CHECKING
 from rdflib import XSD, Literal, URIRef
 
 from kb.dates import add_months
-from kb.derive_facet import count_with_sides_merged, levels_of, node_date
+from kb.guidelines.facet import count_with_sides_merged, levels_of, node_date
 from kb.namespaces import IP
+from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
-    from kb.enrichment import Enricher, ProcedureFact
+    from kb.pipeline.enrichment import Enricher, ProcedureFact
 
 SUCCESSFUL_RF_RELIEF_PERCENT = 50
 
 
-def derive_cg301(e: Enricher) -> URIRef | None:
+@guideline_hook(IP.NIA_CG_301)
+def derive(e: Enricher) -> URIRef | None:
     e.add(IP.refDate1MonthBefore, Literal(add_months(e.dos, -1), datatype=XSD.date))
     count_with_sides_merged(e)
     _diagnostic_count(e)
