@@ -29,6 +29,8 @@ def washington_applies(e: Enricher) -> bool:
     if e.g.value(e.request, IP.purpose) not in THERAPEUTIC_PURPOSES:
         return False
     for condition in e.g.objects(e.patient, IP.hasCondition):
+        if e.absent(condition):
+            continue
         kind = e.g.value(condition, IP.conditionType)
         if isinstance(kind, URIRef) and IP.SystemicInflammatoryDisease in e.kb.individual_types.get(kind, ()):
             return False

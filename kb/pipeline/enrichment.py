@@ -167,6 +167,10 @@ class Enricher:
     def add(self, prop: URIRef, value: Node) -> None:
         self.g.add((self.request, prop, value))
 
+    def absent(self, node: Node) -> bool:
+        """Whether the fact is a documented negative (ip:present false; a finding with ip:testPositive false)."""
+        return (node, IP.present, Literal(False)) in self.g or (node, IP.testPositive, Literal(False)) in self.g
+
     def procedures(self) -> list[ProcedureFact]:
         facts = []
         for node in self.g.objects(self.patient, IP.hasProcedureRecord):
@@ -195,6 +199,7 @@ class Enricher:
             date = _date(self.g, condition, IP.diagnosedOn)
             if (
                 date is not None
+                and not self.absent(condition)
                 and (condition, IP.newPathology, Literal(True)) in self.g
                 and (condition, IP.spinalRegion, self.region) in self.g
             ):
@@ -203,6 +208,7 @@ class Enricher:
 
     def run(self) -> tuple[URIRef, frozenset[URIRef]]:
         self._copy_term_facts()
+        self._documented_negatives()
         self._pain()
         self._therapy()
         phase = self._episode()
@@ -225,6 +231,12 @@ class Enricher:
                 self.g.add((term, RDF.type, cls))
             for prop, value in self.kb.term_facts.get(term, ()):
                 self.g.add((term, prop, value))  # type: ignore[arg-type]
+
+    def _documented_negatives(self) -> None:
+        """Mark every fact recorded as examined and absent (docs/case-format.md, "Documented negatives")."""
+        negated = set(self.g.subjects(IP.present, Literal(False))) | set(self.g.subjects(IP.testPositive, Literal(False)))
+        for node in sorted(negated, key=str):
+            self.g.add((node, IP.documentedAbsent, Literal(True)))
 
     def _pain(self) -> None:
         assessments = []
