@@ -155,9 +155,7 @@ ALL_FIXTURES = _fixtures()
 
 
 @pytest.mark.parametrize(("criterion_id", "path"), ALL_FIXTURES, ids=_ids(ALL_FIXTURES))
-def test_facts_the_criterion_does_not_read_never_change_its_status(
-    criterion_id: str, path: Path, knowledge: Knowledge
-) -> None:
+def test_facts_the_criterion_does_not_read_never_change_its_status(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
     criterion = knowledge.criteria_by_id[criterion_id]
     case = read_case_file(path)
     before = status_of(case, criterion)

@@ -1,0 +1,67 @@
+"""The three-valued rule checked by completing what a case leaves undocumented (docs/architecture.md).
+
+- A pend is live and its list exact: for every not-documented fixture, some completion of the
+  facts the criterion reads makes it met, and some makes it not met.
+- A "not met" is final: for every not-met fixture, no completion found by the search makes it met.
+
+The completions are built from the ontology (tests/three_valued/completion.py): each fact the
+criterion's shape reads that the case does not record gets the candidate values of its range.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from kb.knowledge import Knowledge, load_knowledge
+from kb.pipeline.caseio import read_case_file
+from tests.three_valued.completion import criterion_status, search, unknowns
+
+CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
+
+
+def _fixtures(prefix: str) -> list[tuple[str, Path]]:
+    return sorted((p.parent.name, p) for p in CRITERIA_DIR.glob(f"*/{prefix}-*.ttl"))
+
+
+def _ids(items: list[tuple[str, Path]]) -> list[str]:
+    return [f"{c}/{p.stem}" for c, p in items]
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return load_knowledge()
+
+
+PENDED = _fixtures("not-documented")
+NOT_MET = _fixtures("not-met")
+
+
+@pytest.mark.parametrize(("criterion_id", "path"), PENDED, ids=_ids(PENDED))
+def test_a_pend_is_live(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
+    criterion = knowledge.criteria_by_id[criterion_id]
+    case = read_case_file(path)
+    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+    assert evaluate(case) == "not-documented"
+    found = unknowns(case, knowledge, criterion, further_records=True)
+    described = [u.describe() for u in found]
+    assert found, f"{criterion_id} is pended, but the case leaves nothing it reads undocumented"
+    best, _ = search(case, found, "met", evaluate)
+    assert best == "met", f"{criterion_id}: no completion of {described} makes it met (best: {best})"
+    worst, _ = search(case, found, "not-met", evaluate)
+    assert worst == "not-met", f"{criterion_id}: no completion of {described} makes it not met (best: {worst})"
+
+
+@pytest.mark.parametrize(("criterion_id", "path"), NOT_MET, ids=_ids(NOT_MET))
+def test_a_not_met_criterion_has_no_completion_that_meets_it(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
+    criterion = knowledge.criteria_by_id[criterion_id]
+    case = read_case_file(path)
+    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+    assert evaluate(case) == "not-met"
+    found = unknowns(case, knowledge, criterion)
+    best, completion = search(case, found, "met", evaluate)
+    assert best != "met", (
+        f"{criterion_id} is not met, but documenting {[(u.describe(), str(v)) for u, v in completion.items()]} meets it"
+    )
