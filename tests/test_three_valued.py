@@ -28,11 +28,11 @@ from kb.engine import determine_graph
 from kb.knowledge import CriterionInfo, Knowledge, load_knowledge
 from kb.namespaces import IP, SH
 from kb.pipeline.caseio import read_case_file
+from tests.three_valued.completion import NOT_APPLICABLE, criterion_status
 
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 ROOT = Path(__file__).resolve().parents[1]
 RANK = {"not-met": 0, "not-documented": 1, "met": 2}
-NOT_APPLICABLE = "not-applicable"
 FACT_TYPES = (IP.Condition, IP.ClinicalFinding)
 KIND_PROPERTIES = {IP.Condition: IP.conditionType, IP.ClinicalFinding: IP.findingType}
 
@@ -46,15 +46,8 @@ def _ids(items: list[tuple[str, Path]]) -> list[str]:
 
 
 def status_of(case: Graph, criterion: CriterionInfo) -> str:
-    """The criterion's status in the determination of ``case`` (a copy is decided)."""
-    copy = Graph()
-    for triple in case:
-        copy.add(triple)
-    determination = determine_graph(copy, "<variant>")
-    for result in determination.results:
-        if result.criterion.iri == criterion.iri:
-            return result.status
-    return NOT_APPLICABLE
+    """The criterion's status for ``case`` (only its own shape is validated)."""
+    return criterion_status(case, load_knowledge(), criterion)
 
 
 def fact_nodes(case: Graph) -> list[Node]:
@@ -182,3 +175,17 @@ def test_facts_the_criterion_does_not_read_never_change_its_status(criterion_id:
         added.append(kind)
     after = status_of(extended, criterion)
     assert after == before, f"{criterion_id}: adding notes and {added} changed '{before}' to '{after}'"
+
+
+ONE_PER_CRITERION = sorted({c: p for c, p in reversed(ALL_FIXTURES)}.items())
+STATUS_NAMES = {"met": "met", "not met": "not-met", "not documented": "not-documented"}
+
+
+@pytest.mark.parametrize(("criterion_id", "path"), ONE_PER_CRITERION, ids=_ids(ONE_PER_CRITERION))
+def test_the_single_shape_status_is_the_determinations(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
+    """The tests above validate only the criterion's own shape; that gives the determination's status."""
+    criterion = knowledge.criteria_by_id[criterion_id]
+    case = read_case_file(path)
+    determination = determine_graph(read_case_file(path), str(path))
+    expected = next(STATUS_NAMES[r.status] for r in determination.results if r.criterion.iri == criterion.iri)
+    assert status_of(case, criterion) == expected
