@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--no-examples", action="store_true", help="do not preload the example cases")
     cov = sub.add_parser("coverage", help="print the criteria coverage table (Markdown)")
     cov.add_argument("--fixtures", type=Path, default=Path("tests/criteria"), help="per-criterion fixture directory")
+    guide = sub.add_parser("case-guide", help="print the guide to writing cases for each guideline (Markdown)")
+    guide.add_argument("--examples", type=Path, default=None, help="examples directory (cases/ and expected/)")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
@@ -69,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _determine(args)
         if args.command == "coverage":
             return _coverage(args)
+        if args.command == "case-guide":
+            return _case_guide(args)
         if args.command == "serve":
             return _serve(args)
         return _report(args)
@@ -144,6 +148,15 @@ def _coverage(args: argparse.Namespace) -> int:
     from kb.knowledge import load_knowledge
 
     sys.stdout.write(coverage_markdown(load_knowledge(), args.fixtures))
+    return EXIT_OK
+
+
+def _case_guide(args: argparse.Namespace) -> int:
+    from kb.casedocs import case_guide_markdown
+    from kb.knowledge import load_knowledge
+
+    examples = args.examples if args.examples is not None else resources.examples_dir()
+    sys.stdout.write(case_guide_markdown(load_knowledge(), examples))
     return EXIT_OK
 
 
