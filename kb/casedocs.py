@@ -3,7 +3,8 @@ the criterion shapes, the case-form shapes and the example cases, so it cannot d
 modeled.
 
 What a criterion "reads" is taken from the SPARQL text of its shape's constraints: every ontology
-term the queries name (parsed with rdflib's SPARQL parser, property paths included). Properties
+term the queries name (parsed with rdflib's SPARQL parser, property paths and nested patterns
+included). Properties
 marked ``ip:derivedBy`` are named as computed, with the rule that derives them.
 """
 
@@ -16,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, Namespace, URIRef
-from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, SequencePath
-from rdflib.plugins.sparql import prepareQuery
+from pyparsing import ParseResults
+from rdflib import OWL, RDF, RDFS, URIRef
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import ResultRow
 
 import kb.guidelines  # noqa: F401  (registers every guideline's hook, read for the device code tables)
@@ -113,23 +115,32 @@ def _query_text(name: str) -> str:
     return resources.query_file(name).read_text(encoding="utf-8")
 
 
-def _iris(node: object, out: set[URIRef]) -> None:
-    """Collect every IRI of a SPARQL algebra tree, property paths included."""
-    if isinstance(node, URIRef):
-        out.add(node)
-    elif isinstance(node, SequencePath | AlternativePath | NegatedPath):
-        for arg in node.args:
-            _iris(arg, out)
-    elif isinstance(node, InvPath):
-        _iris(node.arg, out)
-    elif isinstance(node, MulPath):
-        _iris(node.path, out)
-    elif isinstance(node, Mapping):
+def _iris(node: object, prefixes: Mapping[str, str], out: set[URIRef]) -> None:
+    """Collect every IRI of a SPARQL parse tree: full IRIs, and prefixed names resolved with ``prefixes``.
+
+    The parse tree, not the algebra: rdflib's algebra leaves the patterns of a nested FILTER (NOT)
+    EXISTS out of its tree, and each of them names terms the criterion reads.
+    """
+    if isinstance(node, CompValue):
+        if node.name == "pname":
+            prefix, local = node.get("prefix"), node.get("localname")
+            if isinstance(prefix, str) and prefix in prefixes:
+                out.add(URIRef(prefixes[prefix] + (local or "")))
+            return
         for value in node.values():
-            _iris(value, out)
-    elif isinstance(node, list | tuple | set | frozenset):
+            _iris(value, prefixes, out)
+    elif isinstance(node, URIRef):
+        out.add(node)
+    elif isinstance(node, ParseResults | list | tuple):
         for value in node:
-            _iris(value, out)
+            _iris(value, prefixes, out)
+
+
+def sparql_terms(text: str, prefixes: Mapping[str, str]) -> frozenset[URIRef]:
+    """The IRIs a SPARQL query names (it must parse: the shapes are run by pySHACL with the same parser)."""
+    found: set[URIRef] = set()
+    _iris(parseQuery(text), prefixes, found)
+    return frozenset(found)
 
 
 class CaseGuide:
@@ -170,17 +181,15 @@ class CaseGuide:
     # -- what each criterion reads --------------------------------------------------------------
 
     def _criterion_reads(self) -> dict[URIRef, frozenset[URIRef]]:
-        prefixes: dict[URIRef, dict[str, Namespace]] = defaultdict(dict)
+        prefixes: dict[URIRef, dict[str, str]] = defaultdict(dict)
         for row in _rows(self.kb.shapes.query(_query_text("constraint-prefixes.rq"))):
             assert isinstance(row.constraint, URIRef)
-            prefixes[row.constraint][str(row.prefix)] = Namespace(str(row.namespace))
+            prefixes[row.constraint][str(row.prefix)] = str(row.namespace)
         reads: dict[URIRef, set[URIRef]] = defaultdict(set)
         for row in _rows(self.kb.shapes.query(_query_text("constraint-texts.rq"))):
             criterion, constraint = row.criterion, row.constraint
             assert isinstance(criterion, URIRef) and isinstance(constraint, URIRef)
-            query = prepareQuery(str(row.text), initNs=prefixes[constraint])
-            found: set[URIRef] = set()
-            _iris(query.algebra, found)
+            found = sparql_terms(str(row.text), prefixes[constraint])
             reads[criterion] |= {t for t in found if str(t).startswith(str(IP))}
         return {c: frozenset(t) for c, t in reads.items()}
 

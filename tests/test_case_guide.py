@@ -1,0 +1,148 @@
+"""docs/case-guide.md: generated from the ontology and shapes, complete, and its worked examples decide
+as recorded in examples/expected/."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+from kb import cli
+from kb.casedocs import COMPUTED, CaseGuide, case_guide_markdown, sparql_terms
+from kb.engine import determine_graph
+from kb.knowledge import load_knowledge
+from kb.namespaces import IP
+from kb.pipeline.caseio import TURTLE, parse_case
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "case-guide.md"
+EXAMPLES = ROOT / "examples"
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a SPARQL string literal: names in it are messages, not reads
+EXAMPLE_BLOCK = re.compile(r"<!-- expect-outcome: (\w+) -->\n```turtle\n(.*?)```", re.S)
+
+
+@pytest.fixture(scope="module")
+def guide() -> CaseGuide:
+    return CaseGuide(load_knowledge(), EXAMPLES)
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The text of each guideline's section, by guideline number."""
+    parts = re.split(r"^## (NIA_CG_\d+): .*$", text, flags=re.M)
+    sections = {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    last = parts[-1].split("## Vocabulary across guidelines")[0]
+    sections[parts[-2]] = last
+    return sections
+
+
+def test_case_guide_is_current(guide: CaseGuide, text: str) -> None:
+    assert guide.markdown() == text, "docs/case-guide.md is out of date: run ipkg case-guide > docs/case-guide.md"
+
+
+def test_cli_prints_the_guide(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    assert cli.main(["case-guide", "--examples", str(EXAMPLES)]) == cli.EXIT_OK
+    assert capsys.readouterr().out == text
+
+
+def test_every_guideline_pathway_and_criterion_appears(guide: CaseGuide, text: str) -> None:
+    knowledge = guide.kb
+    sections = _sections(text)
+    modeled = [g for g in knowledge.guidelines.values() if knowledge.is_modeled(g.iri)]
+    assert len(modeled) >= 8
+    assert set(sections) == {g.number for g in modeled}
+    for g in modeled:
+        section = sections[g.number]
+        for pathway in knowledge.pathways.get(g.iri, []):
+            assert f"**`ip:{pathway.iri.split('#')[-1]}`**" in section, (g.number, pathway.iri)
+            for criterion in pathway.criteria:
+                assert f"#### {knowledge.criteria[criterion].id}:" in section, (g.number, criterion)
+        contexts = {c.iri for c in knowledge.contexts if c.guideline == g.iri}
+        for info in knowledge.criteria.values():
+            if info.target_classes & contexts:
+                assert f"#### {info.id}:" in section, (g.number, info.id)
+                assert info.text.replace("*", "\\*").replace("<", "&lt;")[:40] in section.replace("\\\\", "\\")
+        for cpt in knowledge.cpt_by_iri.values():
+            if g.iri in cpt.guidelines:
+                assert f"| `ip:CPT_{cpt.code}` |" in section, (g.number, cpt.code)
+    for info in knowledge.criteria.values():
+        assert f"#### {info.id}:" in text, info.id
+
+
+def test_shape_terms_exist_and_match_the_prefixed_names(guide: CaseGuide) -> None:
+    """The parser finds every ip: name of a constraint's text (outside string literals), and every such
+    name is an ontology term."""
+    knowledge = guide.kb
+    prefixed = re.compile(r"\bip:([A-Za-z][\w-]*)")
+    for shape, criterion in knowledge.shapes.subject_objects(IP.criterion):
+        assert isinstance(criterion, URIRef)
+        texts = [
+            str(t)
+            for c in knowledge.shapes.objects(shape, URIRef("http://www.w3.org/ns/shacl#sparql"))
+            for t in knowledge.shapes.objects(c, URIRef("http://www.w3.org/ns/shacl#select"))
+        ]
+        named = {IP[m] for t in texts for m in prefixed.findall(STRING.sub('""', t))}
+        reads = guide.reads.get(criterion, frozenset())
+        assert named <= reads, (criterion, sorted(named - reads))
+        for term in reads:
+            assert (term, None, None) in knowledge.ontology, (criterion, term)
+
+
+def test_derived_properties_are_named_as_computed(guide: CaseGuide) -> None:
+    for reads in guide.reads.values():
+        for term in reads:
+            assert (guide.term(term).kind == COMPUTED) == (term in guide.derived), term
+
+
+def test_paths_nested_patterns_and_full_iris_are_read() -> None:
+    full = f"<{IP}dateOfService>"
+    text = (
+        "SELECT $this WHERE { $this ip:forPatient/ip:hasCondition/^ip:x* ?c ; " + full + " ?d . ?c (ip:a|ip:b)+ ?e . "
+        "FILTER NOT EXISTS { ?c ip:f ?g . FILTER NOT EXISTS { ?g ip:h ip:V . } } }"
+    )
+    found = sparql_terms(text, {"ip": str(IP)})
+    assert found == {IP.forPatient, IP.hasCondition, IP.x, IP.dateOfService, IP.a, IP.b, IP.f, IP.h, IP.V}
+
+
+def test_worked_examples_decide_as_recorded(guide: CaseGuide, text: str) -> None:
+    sections = _sections(text)
+    for g in guide.kb.guidelines.values():
+        if not guide.kb.is_modeled(g.iri):
+            continue
+        blocks = EXAMPLE_BLOCK.findall(sections[g.number])
+        assert len(blocks) == 1, g.number
+        outcome, body = blocks[0]
+        name = re.search(r"`examples/cases/([\w.-]+)`", sections[g.number])
+        assert name is not None
+        expected = json.loads((EXAMPLES / "expected" / f"{g.number.lower().replace('_', '-')}.json").read_text(encoding="utf-8"))[
+            name.group(1)
+        ]
+        assert body == (EXAMPLES / "cases" / name.group(1)).read_text(encoding="utf-8").rstrip("\n") + "\n"
+        det = determine_graph(parse_case(body, TURTLE, name.group(1)), name.group(1))
+        assert det.outcome == outcome == expected["outcome"]
+        assert sorted(r.criterion.id for r in det.deciding) == sorted(expected["decidingCriteria"])
+        assert det.guideline == g.iri
+
+
+def test_the_docs_test_runs_the_worked_examples() -> None:
+    from tests.test_docs import BLOCKS
+
+    ours = [b for b in BLOCKS if b.doc == DOC and b.lang == "turtle" and b.marker("expect-outcome")]
+    assert len(ours) == len(re.findall("<!-- expect-outcome:", DOC.read_text(encoding="utf-8"))) >= 8
+
+
+def test_case_format_and_readme_link_the_guide() -> None:
+    assert "case-guide.md" in (ROOT / "docs" / "case-format.md").read_text(encoding="utf-8")
+    assert "docs/case-guide.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_generation_is_deterministic() -> None:
+    knowledge = load_knowledge()
+    assert case_guide_markdown(knowledge, EXAMPLES) == case_guide_markdown(knowledge, EXAMPLES)
