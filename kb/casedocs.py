@@ -40,8 +40,8 @@ COMPUTED = "computed by the engine"
 TERM_FACT = "fact of an ontology term"
 CLASS = "class"
 VALUE = "controlled value"
-CRITERION = "criterion"
-CODE = "CPT code"
+CRITERION = "criterion named as a value"
+CODE = "CPT code named as a value"
 KIND_ORDER = (CASE_PROPERTY, COMPUTED, TERM_FACT, CLASS, VALUE, CRITERION, CODE)
 KIND_TITLES = {
     CASE_PROPERTY: "Case properties (stated in the case)",
@@ -155,12 +155,15 @@ class CaseGuide:
         self.classes = {s for t in CLASS_TYPES for s in ont.subjects(RDF.type, t) if isinstance(s, URIRef)}
         self.labels: dict[URIRef, str] = {}
         self.definitions: dict[URIRef, str] = {}
+        self.notes: dict[URIRef, str] = {}
         for row in _rows(ont.query(_query_text("terms.rq"))):
             term = row.term
             assert isinstance(term, URIRef)
             self.labels.setdefault(term, str(row.label))
             if row.definition is not None:
                 self.definitions.setdefault(term, str(row.definition))
+            if row.note is not None:
+                self.notes.setdefault(term, str(row.note))
         self.form_paths: dict[URIRef, list[URIRef]] = defaultdict(list)
         for row in _rows(knowledge.form_shapes.query(_query_text("form-paths.rq"))):
             path = row.path
@@ -255,8 +258,6 @@ class CaseGuide:
     def phases_of(self, guideline: GuidelineInfo) -> list[URIRef]:
         phases = {p.phase for p in self.kb.pathways.get(guideline.iri, [])}
         phases |= {c.phase for c in self.kb.contexts if c.guideline == guideline.iri and c.phase is not None}
-        for criterion in self.criteria_of(guideline.iri):
-            phases |= {t for t in self.reads.get(criterion.iri, frozenset()) if (t, RDF.type, IP.ReviewPhase) in self.kb.ontology}
         for phase in self.kb.ontology.subjects(RDF.type, IP.ReviewPhase):
             if isinstance(phase, URIRef) and f"({guideline.number})" in self.definitions.get(phase, ""):
                 phases.add(phase)
@@ -293,14 +294,11 @@ class CaseGuide:
     def routing(self, g: GuidelineInfo) -> list[str]:
         codes = sorted((c for c in self.kb.cpt_by_iri.values() if g.iri in c.guidelines), key=lambda c: c.code)
         lines = ["### Codes and routing", ""]
-        lines.append("| Code | Region group | Add-on | Procedure | Also listed by |")
+        lines.append("| Code | Region group: regions accepted | Add-on | Procedure | Also listed by |")
         lines.append("|---|---|---|---|---|")
         for c in codes:
-            group = (
-                f"{code(c.region_group)} ({escape(self.labels.get(c.region_group, ''))})"
-                if c.region_group
-                else "none: the region is taken as stated"
-            )
+            regions = ", ".join(code(r) for r in sorted(c.regions, key=str)) or "any region, taken as stated"
+            group = f"{code(c.region_group)}: {regions}" if c.region_group else regions
             procedure = code(c.procedure) if c.procedure else "-"
             others = ", ".join(self.kb.guidelines[o].number for o in sorted(c.guidelines - {g.iri}) if o in self.kb.guidelines)
             lines.append(f"| {code(c.iri)} | {group} | {'yes' if c.add_on else 'no'} | {procedure} | {others or '-'} |")
@@ -371,7 +369,8 @@ class CaseGuide:
                 lines.append(f"- {code(prop)} {value}: {escape(self.definitions.get(prop, ''))}")
         if g.new_episode_days is None and g.initial_phase_max is not None:
             lines.append("- No `ip:newEpisodeAfterDays`: the guideline prints no new-episode note.")
-        lines.append("")
+        if g.initial_phase_max is not None or g.new_episode_days is not None:
+            lines.append("")
         lines.append("| Phase | Label | How it is derived | Pathways | Review contexts |")
         lines.append("|---|---|---|---|---|")
         pathways = self.kb.pathways.get(g.iri, [])
@@ -386,17 +385,20 @@ class CaseGuide:
                 f"{pws or '-'} | {ctx or '-'} |"
             )
         lines.append("")
-        others = sorted((c for c in self.kb.contexts if c.guideline == g.iri and c.phase is None), key=lambda c: str(c.iri))
-        if others:
-            lines.append(
-                "Review contexts that group several phases: "
-                + "; ".join(
-                    f"{self._context(c.iri, c.state, c.region)}: {escape(self.definitions.get(c.iri, '').rstrip('.'))}"
-                    for c in others
-                )
-                + "."
-            )
-            lines.append("")
+        lines.append(
+            "The review contexts are the classes the engine asserts on a request; a criterion applies when its shape "
+            "targets one of them:"
+        )
+        lines.append("")
+        lines.append("| Review context | Phase | Definition |")
+        lines.append("|---|---|---|")
+        for c in sorted((c for c in self.kb.contexts if c.guideline == g.iri), key=lambda c: str(c.iri)):
+            text = escape(self.definitions.get(c.iri, ""))
+            if c.iri in self.notes:
+                text += f" {escape(self.notes[c.iri])}"
+            shown = code(c.phase) if c.phase is not None else "several (its subclasses)"
+            lines.append(f"| {self._context(c.iri, c.state, c.region)} | {shown} | {text} |")
+        lines.append("")
         return lines
 
     def _context(self, iri: URIRef, state: str | None, region: URIRef | None) -> str:
@@ -511,6 +513,10 @@ class CaseGuide:
             severity = "deciding" if c.is_deciding else "a warning, never deciding"
             lines.append(f"- Kind: {escape(kind_label)} (`ip:{c.kind}`), {severity}")
             lines.append(f"- Section: {escape(c.section_title)}")
+            if c.iri in self.definitions:
+                lines.append(f"- Modeled as: {escape(self.definitions[c.iri])}")
+            if c.iri in self.notes:
+                lines.append(f"- Modeling note: {escape(self.notes[c.iri])}")
             targets = sorted(c.target_classes & contexts, key=str)
             if targets:
                 lines.append("- Applies to: " + ", ".join(code(t) for t in targets))

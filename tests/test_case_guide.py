@@ -8,13 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
-from rdflib import URIRef
+from rdflib import RDF, Literal, URIRef
 
 from kb import cli
 from kb.casedocs import COMPUTED, CaseGuide, case_guide_markdown, sparql_terms
 from kb.engine import determine_graph
+from kb.errors import CaseFormError
 from kb.knowledge import load_knowledge
 from kb.namespaces import IP
+from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import TURTLE, parse_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +148,17 @@ def test_case_format_and_readme_link_the_guide() -> None:
 def test_generation_is_deterministic() -> None:
     knowledge = load_knowledge()
     assert case_guide_markdown(knowledge, EXAMPLES) == case_guide_markdown(knowledge, EXAMPLES)
+
+
+def test_what_the_guide_names_as_computed_is_refused_in_case_data(guide: CaseGuide) -> None:
+    """The guide tells users never to state a computed property: the form check refuses every one."""
+    computed = sorted({t for reads in guide.reads.values() for t in reads if guide.term(t).kind == COMPUTED})
+    assert computed
+    case = parse_case((EXAMPLES / "cases" / "cg300-acute-approved.ttl").read_text(encoding="utf-8"), TURTLE, "case")
+    request = next(case.subjects(RDF.type, IP.PriorAuthorizationRequest))
+    for prop in computed:
+        case.add((request, prop, Literal(1)))
+    with pytest.raises(CaseFormError) as refused:
+        check_case_form(case, guide.kb, "case")
+    for prop in computed:
+        assert f"ip:{prop.split('#')[-1]} is computed by the engine" in str(refused.value), prop
