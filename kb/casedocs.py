@@ -68,9 +68,12 @@ VOCABULARY_INTRO = """## Vocabulary across guidelines
 Every case property of the ontology is accepted in every case, whatever guideline reviews it: the
 form checks are the same for all guidelines ({form_note}). A property or value matters only where a
 criterion reads it: vocabulary that the criteria of a guideline do not read is accepted in its cases
-and has no effect on their determination. The tables below list, for each term the criteria read,
-the guidelines whose criteria read it (with the number of criteria). Guideline-specific refusals
-happen only when a request is routed and its phase derived (see each guideline's "Routing").
+and has no effect on their determination. The only refusals that depend on the guideline come when a
+request is routed and its phase derived: the code, its region group, `ip:requestedGuideline` and,
+for a device code, `ip:requestedProcedure` (see each guideline's "Codes and routing").
+
+The tables below list, for each term the criteria read, the guidelines whose criteria read it (with
+the number of criteria).
 """
 
 
@@ -624,7 +627,7 @@ class CaseGuide:
     def vocabulary_section(self, guidelines: list[GuidelineInfo]) -> list[str]:
         review_context_targets = sorted(t for t in self.form_targets if (t, RDF.type, IP.ReviewContext) in self.kb.ontology)
         form_note = (
-            "the case-form shapes target case classes, never a guideline's review context"
+            "no case-form shape targets a review context"
             if not review_context_targets
             else "except the case-form shapes that target "
             + ", ".join(code(t) for t in review_context_targets if isinstance(t, URIRef))

@@ -182,3 +182,20 @@ def test_what_the_guide_names_as_computed_is_refused_in_case_data(guide: CaseGui
         check_case_form(case, guide.kb, "case")
     for prop in computed:
         assert f"ip:{prop.split('#')[-1]} is computed by the engine" in str(refused.value), prop
+
+
+def _slugs(markdown: str) -> set[str]:
+    """The anchors of a Markdown file: explicit <a id> and GitHub's heading slugs."""
+    ids = set(re.findall(r'<a id="([^"]+)"></a>', markdown))
+    for heading in re.findall(r"^#+ (.+)$", markdown, flags=re.M):
+        ids.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return ids
+
+
+def test_links_of_the_guide_resolve(text: str) -> None:
+    own = _slugs(text)
+    links = re.findall(r"\]\(([\w.-]*)#([\w-]+)\)", text)
+    assert links
+    for target, fragment in links:
+        anchors = own if not target else _slugs((ROOT / "docs" / target).read_text(encoding="utf-8"))
+        assert fragment in anchors, f"{target}#{fragment}"
