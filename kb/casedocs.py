@@ -215,6 +215,15 @@ class CaseGuide:
             return Term(iri, label, definition, self.derived.get(iri, ""), kind)
         if iri in self.classes:
             members = sorted((i for i, types in self.kb.individual_types.items() if iri in types and i != iri), key=str)
+            if not members:  # a procedure class: the codes that report it (or one of its subclasses)
+                members = sorted(
+                    (
+                        c.iri
+                        for c in self.kb.cpt_by_iri.values()
+                        if c.procedure is not None and iri in self.kb.superclasses.get(c.procedure, frozenset({c.procedure}))
+                    ),
+                    key=str,
+                )
             return Term(iri, label, definition, "", CLASS, tuple(members))
         if iri in self.kb.criteria:
             return Term(iri, label, definition, "", CRITERION)
@@ -338,12 +347,14 @@ class CaseGuide:
         lines.append("")
         kinds = self.code_kinds(g)
         if kinds:
+            rule = self.derived.get(IP.reviewedProcedure, "")
             lines.append(
-                "What kind of procedure a device code is reviewed as decides the phase. State it with "
-                "`ip:requestedProcedure` when a code can report several; a kind the code cannot report is refused:"
+                "What kind of procedure a device code is reviewed as (`ip:reviewedProcedure`: "
+                f"{escape(rule)}) decides the phase. State it with `ip:requestedProcedure` when a code can report "
+                "several; a kind the code cannot report is refused:"
             )
             lines.append("")
-            lines.append("| Code | Kinds it can report (the first is the default) | Phase |")
+            lines.append("| Code | Kinds it can report | Phases |")
             lines.append("|---|---|---|")
             by_code, phase_of = kinds
             for number, allowed in sorted(by_code.items()):
@@ -577,7 +588,8 @@ class CaseGuide:
         return data
 
     def example_choice(self, g: GuidelineInfo) -> tuple[str, dict[str, object]] | None:
-        """The approved Turtle example with the most deciding criteria (then by name)."""
+        """The approved Turtle example whose deciding criteria include most of the guideline's own (modeled
+        in it, not shared from another guideline), then the most deciding criteria, then by name."""
         candidates = [
             (name, entry)
             for name, entry in self.expected(g).items()
@@ -586,9 +598,11 @@ class CaseGuide:
         if not candidates:
             return None
 
-        def rank(item: tuple[str, dict[str, object]]) -> tuple[int, str]:
-            deciding = item[1].get("decidingCriteria", [])
-            return (-len(deciding) if isinstance(deciding, list) else 0, item[0])
+        def rank(item: tuple[str, dict[str, object]]) -> tuple[int, int, str]:
+            listed = item[1].get("decidingCriteria", [])
+            deciding = [str(c) for c in listed] if isinstance(listed, list) else []
+            own = [c for c in deciding if c in self.kb.criteria_by_id and self.kb.criteria_by_id[c].guideline == g.iri]
+            return (-len(own), -len(deciding), item[0])
 
         return min(candidates, key=rank)
 
