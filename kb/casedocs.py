@@ -529,6 +529,8 @@ class CaseGuide:
             severity = "deciding" if c.is_deciding else "a warning, never deciding"
             lines.append(f"- Kind: {escape(kind_label)} (`ip:{c.kind}`), {severity}")
             lines.append(f"- Section: {escape(c.section_title)}")
+            reason = self.labels.get(c.reason_category, "")
+            lines.append(f"- Reason category when it fails: {code(c.reason_category)} ({escape(reason)})")
             if c.iri in self.definitions:
                 lines.append(f"- Modeled as: {escape(self.definitions[c.iri])}")
             if c.iri in self.notes:
@@ -544,7 +546,8 @@ class CaseGuide:
                 grouped[self.term(t).kind].append(t)
             for kind in (*KIND_ORDER, "not in the ontology"):
                 if grouped.get(kind):
-                    lines.append(f"- Reads ({kind}): " + ", ".join(code(t) for t in grouped[kind]))
+                    shown = f"[{kind}](#{anchor(g, 'vocabulary')})" if kind == COMPUTED else kind
+                    lines.append(f"- Reads ({shown}): " + ", ".join(code(t) for t in grouped[kind]))
             lines.append("")
         return lines
 
@@ -555,7 +558,9 @@ class CaseGuide:
             for t in self.reads.get(c.iri, frozenset()):
                 if t not in contexts:
                     used[t].append(c.id)
-        lines = [f"### Case vocabulary the {g.number} criteria read", ""]
+        lines = [f'<a id="{anchor(g, "vocabulary")}"></a>', "", f"### Case vocabulary the {g.number} criteria read", ""]
+        lines.append("Each term with the criteria that read it; a computed property with the rule that derives it from the case.")
+        lines.append("")
         for kind in KIND_ORDER:
             terms = sorted((t for t in used if self.term(t).kind == kind), key=str)
             if not terms or kind in (CRITERION, CODE):
