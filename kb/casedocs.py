@@ -104,6 +104,11 @@ def escape(text: str) -> str:
     return out.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
+def phase_order(phase: URIRef) -> tuple[bool, bool, str]:
+    """Every-phase first, then the initial phase, then the others by name."""
+    return (phase != IP.AnyPhase, phase != IP.InitialPhase, str(phase))
+
+
 def anchor(guideline: GuidelineInfo, name: str) -> str:
     return f"{guideline.number.lower()}-{name.lower()}".replace("_", "-")
 
@@ -275,7 +280,7 @@ class CaseGuide:
         for phase in self.kb.ontology.subjects(RDF.type, IP.ReviewPhase):
             if isinstance(phase, URIRef) and f"({guideline.number})" in self.definitions.get(phase, ""):
                 phases.add(phase)
-        return sorted(phases, key=lambda p: (p != IP.AnyPhase, str(p)))
+        return sorted(phases, key=phase_order)
 
     # -- the document --------------------------------------------------------------------------
 
@@ -473,7 +478,7 @@ class CaseGuide:
         by_phase: dict[URIRef, list[PathwayInfo]] = defaultdict(list)
         for p in self.kb.pathways.get(g.iri, []):
             by_phase[p.phase].append(p)
-        for phase in sorted(by_phase, key=str):
+        for phase in sorted(by_phase, key=phase_order):
             lines.append(f"#### Phase {code(phase)} ({escape(self.labels.get(phase, ''))})")
             lines.append("")
             for p in sorted(by_phase[phase], key=lambda p: str(p.iri)):
