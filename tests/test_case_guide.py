@@ -14,7 +14,7 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from kb import cli
-from kb.casedocs import COMPUTED, CaseGuide, sparql_terms
+from kb.casedocs import COMPUTED, CaseGuide, escape, sparql_terms
 from kb.engine import determine_graph
 from kb.errors import CaseFormError
 from kb.knowledge import load_knowledge
@@ -72,7 +72,7 @@ def test_every_guideline_pathway_and_criterion_appears(guide: CaseGuide, text: s
         for info in knowledge.criteria.values():
             if info.target_classes & contexts:
                 assert f"#### {info.id}:" in section, (g.number, info.id)
-                assert info.text.replace("*", "\\*").replace("<", "&lt;")[:40] in section.replace("\\\\", "\\")
+                assert f"> {escape(info.text)}\n" in section, (g.number, info.id)
         for cpt in knowledge.cpt_by_iri.values():
             if g.iri in cpt.guidelines:
                 assert f"| `ip:CPT_{cpt.code}` |" in section, (g.number, cpt.code)
