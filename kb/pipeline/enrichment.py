@@ -143,27 +143,7 @@ def select_request(
                 f"the date of service {dos.isoformat()} is before the implementation date of "
                 f"{guideline.number} ({guideline.implementation_date.isoformat()}); this guideline version does not apply",
             )
-    claimed = case.value(request, IP.claimedPhase)
-    if isinstance(claimed, URIRef):
-        phases = guideline_phases(knowledge, selection.guidelines[0])
-        if claimed not in phases:
-            number = knowledge.guidelines[selection.guidelines[0]].number
-            raise CaseFormError(
-                source,
-                [
-                    f"ip:claimedPhase {short(claimed)} is not a phase of {number}, which reviews the request; "
-                    f"its phases are {', '.join(sorted(short(p) for p in phases))}"
-                ],
-            )
     return knowledge.guidelines[selection.guidelines[0]], selection
-
-
-def guideline_phases(knowledge: Knowledge, guideline: URIRef) -> frozenset[URIRef]:
-    """The review phases the ontology defines for a guideline: those of its review contexts and pathways."""
-    phases = {ctx.phase for ctx in knowledge.contexts if ctx.guideline == guideline and ctx.phase is not None}
-    phases |= {p.phase for p in knowledge.pathways.get(guideline, [])}
-    phases |= {p for p in knowledge.ontology.subjects(IP.phaseOfGuideline, guideline) if isinstance(p, URIRef)}
-    return frozenset(phases - {IP.AnyPhase, IP.ExclusionScreeningPhase})
 
 
 def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> GuidelineInfo:
