@@ -148,9 +148,7 @@ def _across_guidelines(knowledge: Knowledge, lines: tuple[ServiceLine, ...]) -> 
         for code in dict.fromkeys(line.code for line in lines)
     ]
     return (
-        "the lines of one request must fall under one guideline: "
-        + "; ".join(parts)
-        + " are reviewed; request them separately"
+        "the lines of one request must fall under one guideline: " + "; ".join(parts) + " are reviewed; request them separately"
     )
 
 
@@ -167,9 +165,7 @@ def select_lines(
     problems.extend(_region_problems(lines, case.value(request, IP.spinalRegion), knowledge))
     if problems:
         raise CaseFormError(source, problems)
-    primaries = [
-        line for line in lines if line.code in knowledge.cpt_by_iri and not knowledge.cpt_by_iri[line.code].add_on
-    ]
+    primaries = [line for line in lines if line.code in knowledge.cpt_by_iri and not knowledge.cpt_by_iri[line.code].add_on]
     requested = case.value(request, IP.requestedGuideline)
     if primaries:
         primary = primaries[0]
