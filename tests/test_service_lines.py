@@ -16,7 +16,7 @@ from rdflib import URIRef
 from kb.engine import determine_file, determine_text
 from kb.errors import CaseFormError
 from kb.namespaces import IP
-from kb.pipeline.caseio import TURTLE
+from kb.pipeline.caseio import JSONLD, TURTLE
 from kb.pipeline.determination import determination_graph
 
 CASES = Path(__file__).resolve().parent.parent / "examples" / "cases"
@@ -216,3 +216,16 @@ def test_a_claimed_phase_that_is_no_review_phase_is_refused(value: str) -> None:
     text = (CASES / "cg404-repeat-pain-approved.ttl").read_text(encoding="utf-8")
     message = _refusal(_replace(text, "ip:claimedPhase ip:InitialTreatmentPhaseRepeat", f"ip:claimedPhase {value}"))
     assert "ip:claimedPhase: unknown review phase" in message
+
+
+def test_service_lines_in_json_ld() -> None:
+    text = """{"@context": "https://w3id.org/ipkg/context.jsonld", "@graph": [
+      {"id": "case:j1", "type": "PriorAuthorizationRequest", "forPatient": "case:j1-p",
+       "dateOfService": "2024-06-10", "spinalRegion": "Lumbar",
+       "hasServiceLine": [
+         {"type": "ServiceLine", "lineNumber": 1, "cptCode": "CPT_64483", "spinalLevel": "L4-L5"},
+         {"type": "ServiceLine", "lineNumber": 2, "cptCode": "CPT_64484", "spinalLevel": "L5-S1", "units": 1}]},
+      {"id": "case:j1-p", "type": "Patient"}]}"""
+    body = determine_text(text, JSONLD, "case.jsonld").as_json()
+    assert body["cptCodes"] == ["64483", "64484"]
+    assert [(line["levels"], line["units"]) for line in body["lines"]] == [(["L4-L5"], None), (["L5-S1"], 1)]
