@@ -188,6 +188,8 @@ def test_an_ambiguous_excluded_code_is_excluded_under_each_guideline() -> None:
     assert det.guideline_numbers == ("NIA_CG_302", "NIA_CG_305")
     assert sorted(r.criterion.id for r in det.deciding) == ["CG302-X-SI", "CG305-X-RF"]
     assert {r.criterion.id for r in det.results} == {"CG302-X-SI", "CG305-X-LATERAL", "CG305-X-RF"}
+    assert [(line["cptCode"], line["primary"]) for line in det.as_json()["lines"]] == [("64625", False)]
+    assert det.as_json()["phase"] == "exclusion-screening"
 
 
 def test_a_prior_procedure_with_an_excluded_code_is_accepted_and_not_counted() -> None:

@@ -389,14 +389,15 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
 
 
 def _covered_lines(enriched: Enriched, knowledge: Knowledge) -> tuple[CoveredLine, ...]:
+    """The request's lines as the determination reports them; the primary line is the one that selected
+    the guideline (the request itself for the single-code form; none for a screening of excluded codes)."""
     primary = enriched.graph.value(enriched.request, IP.primaryServiceLine)
+    screening = enriched.phase == IP.ExclusionScreeningPhase
     covered = []
     for line in enriched.lines:
         info = knowledge.cpt_by_iri.get(line.code) or knowledge.excluded_codes.get(line.code)
         code = info.code if info is not None else short(line.code)
-        is_primary = line.node == primary if primary is not None else line.node == enriched.request
-        if line.node == enriched.request:
-            is_primary = line.code in knowledge.cpt_by_iri
+        is_primary = not screening and line.node in (primary, enriched.request)
         covered.append(
             CoveredLine(line.node, line.code, code, is_primary, line.levels, line.side, line.units, line.number)
         )
