@@ -75,6 +75,23 @@ class CptInfo:
     add_on: bool
     technique: URIRef | None
     procedure: URIRef | None
+    # For an add-on code, the primary codes it is reported with (ip:addOnTo).
+    primaries: frozenset[URIRef] = frozenset()
+
+
+@dataclass(frozen=True)
+class ExcludedCodeInfo:
+    """The code of a procedure a guideline's EXCLUSIONS section names (ip:ExcludedProcedureCode)."""
+
+    iri: URIRef
+    code: str
+    # (exclusion, guideline of the exclusion), sorted
+    exclusions: tuple[tuple[URIRef, URIRef], ...]
+    procedure: URIRef | None
+
+    @property
+    def guidelines(self) -> frozenset[URIRef]:
+        return frozenset(g for _, g in self.exclusions)
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,9 @@ TERM_FACT_PROPERTIES = (
     IP.isAddOnCode,
     IP.codesProcedure,
     IP.includesImagingGuidance,
+    IP.addOnTo,
+    IP.excludedBy,
+    IP.reviewedUnder,
 )
 
 
@@ -158,6 +178,7 @@ class Knowledge:
         self.term_facts = self._term_facts()
         self.guidelines = self._guidelines()
         self.cpt_by_code, self.cpt_by_iri = self._cpt_codes()
+        self.excluded_codes = self._excluded_codes()
         joined = ontology + shapes
         self.criteria = self._criteria(joined)
         self.criteria_by_id = {c.id: c for c in self.criteria.values()}
@@ -253,6 +274,9 @@ class Knowledge:
         rows: dict[URIRef, list[ResultRow]] = defaultdict(list)
         for r in _query(self.ontology, "cpt-codes.rq"):
             rows[_iri(r.cpt)].append(r)
+        primaries: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for r in _query(self.ontology, "add-on-primaries.rq"):
+            primaries[_iri(r.cpt)].add(_iri(r.primary))
         by_code: dict[str, CptInfo] = {}
         by_iri: dict[URIRef, CptInfo] = {}
         for iri, group in rows.items():
@@ -272,10 +296,25 @@ class Knowledge:
                 add_on=bool(_py(first.addOn)),
                 technique=_opt_iri(first.technique),
                 procedure=_opt_iri(first.procedure),
+                primaries=frozenset(primaries.get(iri, set())),
             )
             by_code[info.code] = info
             by_iri[iri] = info
         return by_code, by_iri
+
+    def _excluded_codes(self) -> dict[URIRef, ExcludedCodeInfo]:
+        rows: dict[URIRef, list[ResultRow]] = defaultdict(list)
+        for r in _query(self.ontology, "excluded-codes.rq"):
+            rows[_iri(r.cpt)].append(r)
+        return {
+            iri: ExcludedCodeInfo(
+                iri=iri,
+                code=str(group[0].code),
+                exclusions=tuple(sorted({(_iri(r.exclusion), _iri(r.guideline)) for r in group})),
+                procedure=_opt_iri(group[0].procedure),
+            )
+            for iri, group in rows.items()
+        }
 
     def _criteria(self, joined: Graph) -> dict[URIRef, CriterionInfo]:
         targets: dict[URIRef, set[URIRef]] = defaultdict(set)

@@ -142,10 +142,10 @@ class Repository:
         rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
         rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
         rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
-        code_iri = det.case_graph.value(det.request, IP.cptCode)
-        code = self.knowledge.cpt_by_iri.get(code_iri) if isinstance(code_iri, URIRef) else None
-        if code is not None:
-            rdf.add((node, IP.requestedCode, Literal(code.code)))
+        # The primary line's code (the first line's, for a request of excluded procedures' codes only).
+        primary = next((line for line in det.lines if line.primary), det.lines[0] if det.lines else None)
+        if primary is not None:
+            rdf.add((node, IP.requestedCode, Literal(primary.code)))
         dos = det.case_graph.value(det.request, IP.dateOfService)
         if dos is not None:
             rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from kb.pipeline.determination import NOT_DOCUMENTED, PHASE_NAMES, REASON_NAMES, Determination
+from kb.pipeline.caseform import short
+from kb.pipeline.determination import NOT_DOCUMENTED, PHASE_NAMES, REASON_NAMES, CoveredLine, Determination
+
+
+def _line(line: CoveredLine) -> str:
+    details = [", ".join(line.levels)] if line.levels else []
+    if line.side is not None:
+        details.append(short(line.side))
+    if line.units is not None:
+        details.append(f"{line.units} unit{'s' if line.units != 1 else ''}")
+    return f"CPT {line.code}" + (f" ({'; '.join(details)})" if details else "")
 
 
 def summarize(det: Determination) -> str:
     lines = [
         f"{det.source}",
         f"  request:   {det.request}",
-        f"  guideline: {det.guideline_number} ({PHASE_NAMES.get(det.phase, str(det.phase))})",
+        f"  guideline: {', '.join(det.guideline_numbers or (det.guideline_number,))}"
+        f" ({PHASE_NAMES.get(det.phase, str(det.phase))})",
+        "  lines:     " + "; ".join(_line(line) for line in det.lines),
         f"  outcome:   {det.outcome.upper()}"
         + (f" ({', '.join(REASON_NAMES[r] for r in det.reason_categories)})" if det.reason_categories else ""),
     ]

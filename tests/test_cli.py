@@ -16,6 +16,7 @@ def test_determine_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["determine", str(EXAMPLE)]) == cli.EXIT_OK
     out = capsys.readouterr().out
     assert "outcome:   APPROVED" in out and "CG300-ACU-DUR [met]" in out
+    assert "lines:     CPT 64483 (L4-L5; ip:Left)" in out
 
 
 def test_determine_json_has_stable_fields(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,7 +26,10 @@ def test_determine_json_has_stable_fields(capsys: pytest.CaptureFixture[str]) ->
         "case",
         "request",
         "guideline",
+        "guidelines",
         "phase",
+        "cptCodes",
+        "lines",
         "outcome",
         "reasonCategories",
         "decidingCriteria",

@@ -1,14 +1,15 @@
 """The bundled example cases give the outcomes recorded in examples/expected/*.json.
 
 Each entry maps a file name in examples/cases to its expected outcome, reason categories, deciding
-criterion ids and the criterion ids of its missing-documentation items.
+criterion ids and the criterion ids of its missing-documentation items; the examples with service lines
+also record the codes the determination covers (``cptCodes``) and the guidelines it was reviewed under.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pytest
 
@@ -25,6 +26,8 @@ class Expected(TypedDict):
     reasonCategories: list[str]
     decidingCriteria: list[str]
     missingDocumentationCriteria: list[str]
+    cptCodes: NotRequired[list[str]]
+    guidelines: NotRequired[list[str]]
 
 
 def _expected() -> dict[str, Expected]:
@@ -51,6 +54,11 @@ def test_example_outcome(name: str) -> None:
     assert sorted(m["criterionId"] for m in result["missingDocumentation"]) == sorted(
         expected["missingDocumentationCriteria"]
     )
+    if "cptCodes" in expected:
+        assert result["cptCodes"] == expected["cptCodes"]
+        assert [line["cptCode"] for line in result["lines"]] == expected["cptCodes"]
+    if "guidelines" in expected:
+        assert result["guidelines"] == expected["guidelines"]
 
 
 def test_every_example_case_has_an_expected_outcome() -> None:
@@ -64,3 +72,12 @@ def test_new_episode_example_warns_about_the_new_episode() -> None:
     result = determine_file(CASES_DIR / "cg300-new-episode-approved.ttl").as_json()
     assert result["phase"] == "initial"
     assert {w["criterionId"] for w in result["warnings"]} == {"CG300-N-EPISODE"}
+
+
+def test_levels_of_every_line_are_counted() -> None:
+    """CG300-N-TFLEVELS counts the levels of the primary line and of its add-on lines."""
+    two = determine_file(CASES_DIR / "cg300-lines-tf-two-levels-approved.ttl").as_json()
+    three = determine_file(CASES_DIR / "cg300-lines-tf-three-levels-approved.ttl").as_json()
+    assert [w["criterionId"] for w in two["warnings"]] == []
+    assert [w["criterionId"] for w in three["warnings"]] == ["CG300-N-TFLEVELS"]
+    assert "3 transforaminal levels" in three["warnings"][0]["message"]

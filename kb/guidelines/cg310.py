@@ -16,7 +16,8 @@ CPT code            kinds it can report                          without a state
 62360-62362         insertion, replacement (pump)                replacement when a pump is on
                                                                  record; else insertion
 62355               replacement (catheter removal)               refused: no indication addresses a
-                                                                 removal on its own
+                                                                 removal on its own (with a new
+                                                                 catheter or pump line: replacement)
 ==================  ===========================================  ================================
 
 Trial = ip:IntraspinalDrugTrialPhase (NIA_CG_408's phase: the trial bullets are NIA_CG_408's
@@ -101,8 +102,8 @@ def _is_trial_with(enricher: Enricher, medication: URIRef) -> devices.RecordTest
 @guideline_hook(IP.NIA_CG_310)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_310 facts; return the phase of the reviewed procedure."""
-    code = enricher.cpt.code
-    if code == "62355" and enricher.g.value(enricher.request, IP.requestedProcedure) is None:
+    codes = {enricher.kb.cpt_by_iri[c].code for c in enricher.codes if c in enricher.kb.cpt_by_iri}
+    if codes == {"62355"} and enricher.g.value(enricher.request, IP.requestedProcedure) is None:
         raise UnsupportedRequestError(
             enricher.source,
             "CPT 62355 (removal of an intraspinal catheter) is listed by NIA_CG_310, whose indications address "

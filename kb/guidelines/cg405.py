@@ -17,7 +17,9 @@ CPT code              kinds it can report (first: default)   phase
 63661-63664, 63688    revision or removal                    ip:RevisionOrRemovalPhase
 ====================  =====================================  ===============================
 
-A kind stated with ``ip:requestedProcedure`` (ip:SpinalCordStimulatorTrial,
+A request with several lines is the kind all its codes can report: percutaneous leads with a generator
+(63650 + 63685) are a permanent implantation, not a trial; codes that share no kind (63650 + 63661) are
+refused. A kind stated with ``ip:requestedProcedure`` (ip:SpinalCordStimulatorTrial,
 ip:SpinalCordStimulatorPermanentImplantation, ip:SpinalCordStimulatorRevisionOrRemoval) is used when
 the code can report it, and the case is refused otherwise. It adds, with properties the ontology marks
 with ``ip:derivedBy`` (ontology/devices.ttl, ontology/nia-cg-405.ttl):

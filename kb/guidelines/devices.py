@@ -5,8 +5,10 @@ kb/guidelines/cg310.py) call these helpers; every fact is written with a propert
 
 - ``reviewed_procedure`` - which kind of procedure the request is reviewed as (trial, permanent
   implantation, revision or removal, replacement); it selects the review phase. The rule, per
-  guideline, is a table from CPT code to the kinds the code can report (the first is the default):
-  a kind the requester states with ``ip:requestedProcedure`` is used when the code allows it and
+  guideline, is a table from CPT code to the kinds the code can report (the first is the default);
+  a request with several lines can be the kinds all its codes report (leads + generator 63650 +
+  63685: permanent; catheter + pump 62350 + 62362: insertion or replacement); a kind the
+  requester states with ``ip:requestedProcedure`` is used when the codes allow it and
   refused otherwise; without one, the guideline's chooser (or the default) decides.
 - ``latest_psychological_assessment`` - "A completed psychological assessment ..." (CG405-PSYCH,
   NIA_CG_310's assessment bullet): the assessment with the latest ``ip:documentedOn`` on or before
@@ -51,18 +53,34 @@ def reviewed_procedure(
     kinds_by_code: Mapping[str, Sequence[URIRef]],
     choose: Callable[[Enricher, Sequence[URIRef]], URIRef] | None = None,
 ) -> URIRef:
-    """The procedure kind the request is reviewed as; recorded as ``ip:reviewedProcedure``."""
+    """The procedure kind the request is reviewed as; recorded as ``ip:reviewedProcedure``.
+
+    A request with several lines (leads and a generator, a catheter and a pump) is the kind every one
+    of its codes can report, in the primary code's order: 63650 + 63685 is a permanent implantation,
+    62350 + 62362 an insertion or replacement. Codes that share no kind are refused.
+    """
     code = enricher.cpt.code
-    allowed = kinds_by_code[code]
+    codes = list(dict.fromkeys(enricher.kb.cpt_by_iri[c].code for c in enricher.codes if c in enricher.kb.cpt_by_iri))
+    allowed = tuple(k for k in kinds_by_code[code] if all(k in kinds_by_code.get(c, (k,)) for c in codes))
+    if not allowed:
+        reports = "; ".join(f"CPT {c} reports {', '.join(short(k) for k in kinds_by_code[c])}" for c in codes)
+        raise CaseFormError(
+            enricher.source,
+            [
+                f"the lines of the request report no one kind of procedure under {enricher.guideline.number} "
+                f"({reports}); request them separately"
+            ],
+        )
     stated = enricher.g.value(enricher.request, IP.requestedProcedure)
     if stated is not None:
         if stated not in allowed:
             names = ", ".join(short(k) for k in allowed)
+            with_codes = " + ".join(f"CPT {c}" for c in codes)
             raise CaseFormError(
                 enricher.source,
                 [
-                    f"ip:requestedProcedure {short(stated)} cannot be reviewed with CPT {code}, "
-                    f"which reports {names} under {enricher.guideline.number}"
+                    f"ip:requestedProcedure {short(stated)} cannot be reviewed with {with_codes}, "
+                    f"which {'reports' if len(codes) == 1 else 'report together'} {names} under {enricher.guideline.number}"
                 ],
             )
         assert isinstance(stated, URIRef)

@@ -111,9 +111,22 @@ def _reference_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     def known(node: Node, cls: URIRef) -> bool:
         return isinstance(node, URIRef) and cls in knowledge.individual_types.get(node, frozenset())
 
+    for request in case.subjects(RDF.type, IP.PriorAuthorizationRequest):
+        own = (request, IP.cptCode, None) in case
+        lines = (request, IP.hasServiceLine, None) in case
+        if own and lines:
+            yield (
+                f"{describe(case, request)}: a request gives either one ip:cptCode of its own or ip:hasServiceLine "
+                "lines, not both; list its own code as one more line"
+            )
+        elif not own and not lines:
+            yield (
+                f"{describe(case, request)}: a request needs its codes: one ip:cptCode (a single line), or "
+                "ip:hasServiceLine lines, each with one ip:cptCode"
+            )
     for subject, code in case.subject_objects(IP.cptCode):
-        info = knowledge.cpt_by_iri.get(code) if isinstance(code, URIRef) else None
-        if info is None:
+        known_code = isinstance(code, URIRef) and (code in knowledge.cpt_by_iri or code in knowledge.excluded_codes)
+        if not known_code:
             where = describe(case, subject)
             yield f"{where} ip:cptCode: unknown CPT code {short(code)}; the guidelines list no such code"
     for subject, value in case.subject_objects(IP.conditionType):
@@ -128,6 +141,9 @@ def _reference_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     for subject, value in case.subject_objects(IP.claimedIndication):
         if not isinstance(value, URIRef) or knowledge.pathway(value) is None:
             yield f"{describe(case, subject)} ip:claimedIndication: unknown indication pathway {short(value)}"
+    for subject, value in case.subject_objects(IP.claimedPhase):
+        if not known(value, IP.ReviewPhase) or value == IP.AnyPhase:
+            yield f"{describe(case, subject)} ip:claimedPhase: unknown review phase {short(value)}"
     for subject, value in case.subject_objects(IP.requestedGuideline):
         if value not in knowledge.guidelines:
             yield f"{describe(case, subject)} ip:requestedGuideline: unknown guideline {short(value)}"

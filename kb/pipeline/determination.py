@@ -29,6 +29,7 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb import __version__
+from kb.dates import integer_literal
 from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
 from kb.namespaces import DET, IP, SH
 from kb.pipeline.caseform import short
@@ -55,6 +56,7 @@ PHASE_NAMES = {
     IP.PermanentImplantationPhase: "permanent-implantation",
     IP.RevisionOrRemovalPhase: "revision-or-removal",
     IP.PumpReplacementPhase: "pump-replacement",
+    IP.ExclusionScreeningPhase: "exclusion-screening",
 }
 REASON_NAMES = {
     IP.CriterionNotMet: "criterion-not-met",
@@ -111,6 +113,31 @@ class PathwayResult:
         }
 
 
+@dataclass(frozen=True)
+class CoveredLine:
+    """A service line a determination covers, as the determination reports it."""
+
+    node: Node
+    code_iri: URIRef
+    code: str
+    primary: bool
+    levels: tuple[str, ...] = ()
+    side: Node | None = None
+    units: int | None = None
+    number: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "line": str(self.node) if isinstance(self.node, URIRef) else None,
+            "lineNumber": self.number,
+            "cptCode": self.code,
+            "primary": self.primary,
+            "levels": list(self.levels),
+            "side": short(self.side) if self.side is not None else None,
+            "units": self.units,
+        }
+
+
 @dataclass
 class Determination:
     source: str
@@ -129,6 +156,14 @@ class Determination:
     report: Graph
     case_graph: Graph
     satisfied_pathways: list[PathwayInfo] = field(default_factory=list)
+    # The service lines the determination covers (the request itself for a single ip:cptCode), and
+    # every guideline it was reviewed under (several only for a screening of excluded codes).
+    lines: tuple[CoveredLine, ...] = ()
+    guideline_numbers: tuple[str, ...] = ()
+
+    @property
+    def cpt_codes(self) -> list[str]:
+        return list(dict.fromkeys(line.code for line in self.lines))
 
     def as_json(self) -> dict[str, Any]:
         """The machine form; field names are stable (see docs/determination-format.md)."""
@@ -136,7 +171,10 @@ class Determination:
             "case": self.source,
             "request": str(self.request),
             "guideline": self.guideline_number,
+            "guidelines": list(self.guideline_numbers or (self.guideline_number,)),
             "phase": PHASE_NAMES.get(self.phase, short(self.phase)),
+            "cptCodes": self.cpt_codes,
+            "lines": [line.as_json() for line in self.lines],
             "outcome": self.outcome,
             "reasonCategories": [REASON_NAMES[r] for r in self.reason_categories],
             "decidingCriteria": [r.as_json() for r in self.deciding],
@@ -158,6 +196,24 @@ def determination_graph(det: Determination, node: URIRef | None = None, determin
     graph.add((node, RDF.type, IP.Determination))
     graph.add((node, IP.forRequest, det.request))
     graph.add((node, IP.underGuideline, det.guideline))
+    for index, line in enumerate(det.lines, start=1):
+        graph.add((node, IP.coversCode, line.code_iri))
+        if isinstance(line.node, URIRef):
+            graph.add((node, IP.coversLine, line.node))
+            continue
+        # A blank-node line of the case has no name outside it: the determination describes the line.
+        line_node = URIRef(f"{node}/line-{index}")
+        graph.add((node, IP.coversLine, line_node))
+        graph.add((line_node, RDF.type, IP.ServiceLine))
+        graph.add((line_node, IP.cptCode, line.code_iri))
+        for level in line.levels:
+            graph.add((line_node, IP.spinalLevel, Literal(level)))
+        if line.side is not None:
+            graph.add((line_node, IP.side, line.side))
+        if line.units is not None:
+            graph.add((line_node, IP.units, integer_literal(line.units)))
+        if line.number is not None:
+            graph.add((line_node, IP.lineNumber, integer_literal(line.number)))
     graph.add((node, IP.reviewPhase, det.phase))
     graph.add((node, IP.outcome, OUTCOME_IRIS[det.outcome]))
     when = determined_at or dt.datetime.now(dt.UTC)
@@ -269,6 +325,8 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
     # A clinical-review rule that applies (NIA_CG_404: an indication the guideline does not address)
     # takes the request out of automatic review: pended with that reason, never approved or denied.
     review = [r for r in standalone_failed if r.criterion.reason_category == IP.ClinicalReviewRequired]
+    if enriched.phase == IP.ExclusionScreeningPhase and not exclusions:  # pragma: no cover - an invariant
+        raise RuntimeError("a request of excluded procedures' codes met none of the exclusions that name them")
     if exclusions:
         outcome, reasons, deciding = EXCLUDED, [IP.ExcludedFromGuideline], exclusions
     elif review:
@@ -325,7 +383,25 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
         report=report,
         case_graph=enriched.graph,
         satisfied_pathways=satisfied,
+        lines=_covered_lines(enriched, knowledge),
+        guideline_numbers=tuple(g.number for g in enriched.guidelines) or (enriched.guideline.number,),
     )
+
+
+def _covered_lines(enriched: Enriched, knowledge: Knowledge) -> tuple[CoveredLine, ...]:
+    """The request's lines as the determination reports them; the primary line is the one that selected
+    the guideline (the request itself for the single-code form; none for a screening of excluded codes)."""
+    primary = enriched.graph.value(enriched.request, IP.primaryServiceLine)
+    screening = enriched.phase == IP.ExclusionScreeningPhase
+    covered = []
+    for line in enriched.lines:
+        info = knowledge.cpt_by_iri.get(line.code) or knowledge.excluded_codes.get(line.code)
+        code = info.code if info is not None else short(line.code)
+        is_primary = not screening and line.node in (primary, enriched.request)
+        covered.append(
+            CoveredLine(line.node, line.code, code, is_primary, line.levels, line.side, line.units, line.number)
+        )
+    return tuple(covered)
 
 
 def _unique(items: list[CriterionResult]) -> list[CriterionResult]:

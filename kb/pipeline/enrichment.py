@@ -36,6 +36,7 @@ from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
 from kb.pipeline.caseform import short
 from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
+from kb.pipeline.servicelines import LineSelection, ServiceLine, code_name, select_lines
 
 SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
 SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
@@ -80,6 +81,19 @@ class Enriched:
     guideline: GuidelineInfo
     phase: URIRef
     contexts: frozenset[URIRef]
+    # Every guideline the request is reviewed under (several only for a screening of excluded codes).
+    guidelines: tuple[GuidelineInfo, ...] = ()
+    lines: tuple[ServiceLine, ...] = ()
+
+
+def copy_term_facts(case: Graph, knowledge: Knowledge) -> None:
+    """The types and facts (``TERM_FACT_PROPERTIES``) of every ontology term the case refers to."""
+    referenced = {o for o in case.objects() if isinstance(o, URIRef)}
+    for term in referenced:
+        for cls in knowledge.individual_types.get(term, ()):
+            case.add((term, RDF.type, cls))
+        for prop, value in knowledge.term_facts.get(term, ()):
+            case.add((term, prop, value))  # type: ignore[arg-type]
 
 
 def _date(graph: Graph, node: Node, prop: URIRef) -> dt.date | None:
@@ -90,60 +104,84 @@ def _lit_int(value: int) -> Literal:
     return integer_literal(value)
 
 
-def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> GuidelineInfo:
-    code = case.value(request, IP.cptCode)
-    cpt = knowledge.cpt_by_iri[code] if isinstance(code, URIRef) else None
-    assert cpt is not None, "case form checks guarantee a known CPT code"
-    if cpt.add_on:
-        raise CaseFormError(
-            source,
-            [f"CPT {cpt.code} is an add-on code; request its primary code and list the additional levels"],
-        )
-    region = case.value(request, IP.spinalRegion)
-    if cpt.regions and region not in cpt.regions:
-        raise CaseFormError(
-            source,
-            [
-                f"CPT {cpt.code} is listed for the {short(cpt.region_group or IP.AnyRegion)} group, "
-                f"which does not include the requested region {short(region) if region else '?'}"
-            ],
-        )
+def select_request(
+    case: Graph, request: URIRef, knowledge: Knowledge, source: str
+) -> tuple[GuidelineInfo, LineSelection]:
+    """The guideline the request is reviewed under, and its checked service lines.
+
+    The primary line's code decides as a single code does; the other lines must fall under the same
+    guideline (kb/pipeline/servicelines.py). A request of excluded procedures' codes only is screened
+    under every guideline that reviews all of them, the first deciding the determination's guideline.
+    """
     requested = case.value(request, IP.requestedGuideline)
-    if isinstance(requested, URIRef):
-        if requested not in cpt.guidelines:
-            raise CaseFormError(
-                source,
-                [f"CPT {cpt.code} is not listed by the requested guideline {short(requested)}"],
-            )
-        chosen = requested
-    elif len(cpt.guidelines) == 1:
-        chosen = next(iter(cpt.guidelines))
-    else:
-        purpose = case.value(request, IP.purpose)
-        chosen = SHARED_CODE_DEFAULT_GUIDELINE
-        if isinstance(purpose, URIRef):
-            chosen = SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)
-    guideline = knowledge.guidelines[chosen]
-    if not knowledge.is_modeled(chosen):
-        raise UnsupportedRequestError(
-            source,
-            f"CPT {cpt.code} is reviewed under {guideline.number} ({guideline.title}), "
-            "whose criteria are not modeled in this version",
-        )
+    purpose = case.value(request, IP.purpose)
+
+    def choose(cpt: CptInfo) -> URIRef:
+        if isinstance(requested, URIRef):
+            if requested not in cpt.guidelines:
+                raise CaseFormError(source, [f"CPT {cpt.code} is not listed by the requested guideline {short(requested)}"])
+            return requested
+        if len(cpt.guidelines) == 1:
+            return next(iter(cpt.guidelines))
+        return purpose_family(purpose)
+
+    selection = select_lines(case, request, knowledge, source, choose)
+    code = code_name(knowledge, selection.primary.code if selection.primary else selection.lines[0].code)
     dos = _date(case, request, IP.dateOfService)
     assert dos is not None
-    if dos < guideline.implementation_date:
-        raise UnsupportedRequestError(
-            source,
-            f"the date of service {dos.isoformat()} is before the implementation date of "
-            f"{guideline.number} ({guideline.implementation_date.isoformat()}); this guideline version does not apply",
-        )
-    return guideline
+    for chosen in selection.guidelines:
+        guideline = knowledge.guidelines[chosen]
+        if not knowledge.is_modeled(chosen):
+            raise UnsupportedRequestError(
+                source,
+                f"{code} is reviewed under {guideline.number} ({guideline.title}), "
+                "whose criteria are not modeled in this version",
+            )
+        if dos < guideline.implementation_date:
+            raise UnsupportedRequestError(
+                source,
+                f"the date of service {dos.isoformat()} is before the implementation date of "
+                f"{guideline.number} ({guideline.implementation_date.isoformat()}); this guideline version does not apply",
+            )
+    return knowledge.guidelines[selection.guidelines[0]], selection
+
+
+def select_guideline(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> GuidelineInfo:
+    """The guideline the request is reviewed under (the first, for a screening under several)."""
+    return select_request(case, request, knowledge, source)[0]
+
+
+def add_line_facts(case: Graph, request: URIRef, selection: LineSelection) -> None:
+    """Every code of the request's lines (``ip:serviceLineCode``), its primary line, and the lines'
+    levels and side on the request, where the criteria that count levels or read the side look."""
+    for code in dict.fromkeys(selection.codes):
+        case.add((request, IP.serviceLineCode, code))
+    line_nodes = [line for line in selection.lines if line.node != request]
+    if not line_nodes:
+        return
+    if selection.primary is not None:
+        case.add((request, IP.primaryServiceLine, selection.primary.node))
+    for line in line_nodes:
+        for level in line.levels:
+            case.add((request, IP.spinalLevel, Literal(level)))
+    if case.value(request, IP.side) is None:
+        sides = {line.side for line in line_nodes if line.side is not None}
+        side = next(iter(sides)) if len(sides) == 1 else None
+        if len(sides) > 1 and sides <= {IP.Left, IP.Right, IP.Bilateral}:
+            side = IP.Bilateral
+        if side is not None:
+            case.add((request, IP.side, side))
 
 
 class Enricher:
     def __init__(
-        self, case: Graph, request: URIRef, knowledge: Knowledge, guideline: GuidelineInfo, source: str = "case"
+        self,
+        case: Graph,
+        request: URIRef,
+        knowledge: Knowledge,
+        guideline: GuidelineInfo,
+        source: str = "case",
+        selection: LineSelection | None = None,
     ) -> None:
         self.g = case
         self.source = source  # names the case in errors a hook raises
@@ -157,9 +195,12 @@ class Enricher:
         patient = case.value(request, IP.forPatient)
         assert patient is not None
         self.patient = patient
-        code = case.value(request, IP.cptCode)
-        assert isinstance(code, URIRef)
-        self.cpt = knowledge.cpt_by_iri[code]
+        lines = selection or select_request(case, request, knowledge, source)[1]
+        assert lines.primary is not None, "a request of excluded procedures' codes only is screened, not enriched"
+        self.lines = lines.lines
+        self.codes = lines.codes  # every code of the request's lines, the primary line's first
+        self.primary_line = lines.primary
+        self.cpt = knowledge.cpt_by_iri[lines.primary.code]  # the primary line's code
         self.ref3 = add_months(self.dos, -3)
         self.ref6 = add_months(self.dos, -6)
         self.ref12 = add_months(self.dos, -12)
@@ -176,7 +217,8 @@ class Enricher:
         for node in self.g.objects(self.patient, IP.hasProcedureRecord):
             code = self.g.value(node, IP.cptCode)
             date = _date(self.g, node, IP.performedOn)
-            if not isinstance(code, URIRef) or date is None:
+            # A record with an excluded procedure's code (ip:ExcludedProcedureCode) is of no guideline's kind.
+            if not isinstance(code, URIRef) or date is None or code not in self.kb.cpt_by_iri:
                 continue
             facts.append(
                 ProcedureFact(
@@ -225,12 +267,7 @@ class Enricher:
         return phase, frozenset(contexts)
 
     def _copy_term_facts(self) -> None:
-        referenced = {o for o in self.g.objects() if isinstance(o, URIRef)}
-        for term in referenced:
-            for cls in self.kb.individual_types.get(term, ()):
-                self.g.add((term, RDF.type, cls))
-            for prop, value in self.kb.term_facts.get(term, ()):
-                self.g.add((term, prop, value))  # type: ignore[arg-type]
+        copy_term_facts(self.g, self.kb)
 
     def _documented_negatives(self) -> None:
         """Mark every fact recorded as examined and absent (docs/case-format.md, "Documented negatives")."""
@@ -378,8 +415,36 @@ class Enricher:
         return chosen
 
 
+def _screen(case: Graph, request: URIRef, knowledge: Knowledge, selection: LineSelection) -> frozenset[URIRef]:
+    """A request of excluded procedures' codes only: the exclusion-screening context of each guideline."""
+    contexts = {
+        ctx.iri
+        for ctx in knowledge.contexts
+        if ctx.guideline in selection.guidelines and ctx.phase == IP.ExclusionScreeningPhase
+    }
+    for cls in knowledge.classes_with_superclasses(set(contexts)):
+        case.add((request, RDF.type, cls))
+    case.add((request, IP.reviewPhase, IP.ExclusionScreeningPhase))
+    for guideline in selection.guidelines:
+        case.add((request, IP.underGuideline, guideline))
+    return frozenset(contexts)
+
+
 def enrich(case: Graph, request: URIRef, knowledge: Knowledge, source: str) -> Enriched:
     """Select the guideline, derive the facts, and assert the review contexts on the request."""
-    guideline = select_guideline(case, request, knowledge, source)
-    phase, contexts = Enricher(case, request, knowledge, guideline, source).run()
-    return Enriched(graph=case, request=request, guideline=guideline, phase=phase, contexts=contexts)
+    guideline, selection = select_request(case, request, knowledge, source)
+    add_line_facts(case, request, selection)
+    if selection.screening:
+        copy_term_facts(case, knowledge)
+        phase, contexts = IP.ExclusionScreeningPhase, _screen(case, request, knowledge, selection)
+    else:
+        phase, contexts = Enricher(case, request, knowledge, guideline, source, selection).run()
+    return Enriched(
+        graph=case,
+        request=request,
+        guideline=guideline,
+        phase=phase,
+        contexts=contexts,
+        guidelines=tuple(knowledge.guidelines[g] for g in selection.guidelines),
+        lines=selection.lines,
+    )
