@@ -9,10 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.sparql_guard import QueryRefusedError
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
 from kb.repository import UnknownIdError
-from kb.store.base import QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError
+from kb.store.base import QueryRefusedError, QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError
 
 PROBLEM_JSON = "application/problem+json"
 

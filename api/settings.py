@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     """Time limit of one SPARQL query; a longer query is stopped and answered with an error."""
     row_cap: int = 10_000
     """Most rows (or triples) a query result may have; a larger result is an error, never truncated."""
+    sparql_workers: int = Field(default=2, ge=1, le=64)
+    """SPARQL worker processes: queries running at the same time (each one in its own killable process)."""
+    sparql_queue_length: int = Field(default=8, ge=0, le=1000)
+    """Queries that may wait for a free worker; beyond that a query gets 503 with Retry-After at once."""
+    sparql_max_query_bytes: int = Field(default=100_000, ge=100)
+    """Largest SPARQL query text (UTF-8 bytes); a longer one gets 413."""
+    sparql_max_nesting: int = Field(default=64, ge=4, le=10_000)
+    """Deepest nesting of (), {} and [] in a query, checked by a linear scan before parsing; deeper gets 400."""
+    sparql_max_dataset_graphs: int = Field(default=32, ge=1)
+    """Most FROM / FROM NAMED clauses plus default-graph-uri / named-graph-uri parameters in one request."""
+    sparql_max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest serialized SPARQL result; a larger one is stopped while serializing and answered with 422."""
+    sparql_allow_unsandboxed: bool = False
+    """Run SPARQL workers even when they cannot be put in an empty network namespace (unsafe: a query could reach the
+    network through SERVICE). Without it the SPARQL endpoint stays disabled (503) on such a host."""
     page_size_max: int = 200
     audit_log: Path = Path("var/audit.log")
     preload_examples: bool = False

@@ -26,6 +26,66 @@ class QuerySyntaxError(StoreError):
     """The store could not parse the query."""
 
 
+class QueryRefusedError(StoreError):
+    """A request is not an acceptable read-only query; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        super().__init__(detail)
+
+
+class ResultTooLargeError(StoreError):
+    """The serialized result passed the byte limit; serializing stopped there and nothing is answered."""
+
+
+class NotAcceptableError(StoreError):
+    """None of the accepted media types is offered for this query's form."""
+
+
+class EndpointBusyError(StoreError):
+    """Every SPARQL worker is busy and the waiting queue is full (or no worker became free in time)."""
+
+
+class EndpointUnavailableError(StoreError):
+    """The SPARQL workers cannot run (for instance no network sandbox on this host)."""
+
+
+@dataclass(frozen=True)
+class SparqlLimits:
+    """Limits of one public SPARQL request (see ``api.settings``)."""
+
+    timeout: float
+    row_cap: int
+    max_response_bytes: int
+    max_nesting: int
+    max_dataset_graphs: int
+
+
+@dataclass(frozen=True)
+class SparqlRequest:
+    """A SPARQL 1.1 Protocol query request as the store runs it.
+
+    ``result_format`` / ``graph_format`` are the negotiated formats for SELECT/ASK and for
+    CONSTRUCT/DESCRIBE results (None: nothing acceptable of that kind). Empty ``default_graphs`` and
+    ``named_graphs`` mean the endpoint's dataset (the union of the named graphs as default graph).
+    """
+
+    query: str
+    result_format: str | None
+    graph_format: str | None
+    base_iri: str | None = None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SparqlAnswer:
+    body: bytes
+    media_type: str
+
+
 @dataclass(frozen=True)
 class QueryOutcome:
     """A complete query result: SELECT rows, an ASK boolean, or CONSTRUCT/DESCRIBE triples."""
@@ -43,6 +103,9 @@ class Store(Protocol):
 
     def query(self, sparql: str, timeout: float, row_cap: int) -> QueryOutcome:
         """Run a read-only query over the union of the named graphs."""
+
+    def sparql(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
+        """Answer a client's SPARQL query, serialized, within the limits (the public endpoint)."""
 
     def graph(self, iri: str) -> list[Triple] | None:
         """The triples of a named graph, or None when it does not exist."""

@@ -1,16 +1,27 @@
 """Embedded Oxigraph (pyoxigraph) on disk, owned by a child process so queries can be stopped.
 
 pyoxigraph's ``query`` cannot be interrupted from Python, so the store lives in a child process
-that is the only one to open the database. The parent sends it one request at a time; when a
-query runs past its time limit the parent kills the child and starts a new one on the same
+that is the only one to open the database (the writer). The parent sends it one request at a time;
+when a request runs past its time limit the parent kills the child and starts a new one on the same
 directory. Writes are single Oxigraph transactions (``Store.extend``): a write is either wholly in
 the database or not at all, also when the process is killed, and a write is only acknowledged
 after the transaction has committed.
+
+Client SPARQL queries never reach the writer. They run in a pool of worker processes
+(``kb.store.read_pool``) without network access, each opening a read-only *snapshot*: a RocksDB
+checkpoint the writer makes with ``Store.backup`` (hard links, a few milliseconds) into
+``<store>.snapshots/``. Oxigraph documents read-only opening of a directory another process writes
+as undefined behaviour; a checkpoint is never written again, so readers only ever open those. A
+new snapshot is made when a query arrives after a write, so every query sees each write
+acknowledged before it; snapshots no worker holds any more are deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import multiprocessing
+import shutil
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -20,7 +31,19 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kb.store.base import QueryOutcome, QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError, Triple
+from kb.store.base import (
+    QueryOutcome,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    RowCapExceededError,
+    SparqlAnswer,
+    SparqlLimits,
+    SparqlRequest,
+    StoreError,
+    Triple,
+)
+from kb.store.read_pool import ReadPool
+from kb.store.sandbox import SandboxError, enter_network_sandbox
 from kb.store.terms import WireTerm, from_oxigraph, to_oxigraph
 
 WRITE_TIMEOUT_SECONDS = 120.0
@@ -84,7 +107,13 @@ def _graph_names(store: Any, prefix: str) -> list[str]:
     return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(prefix))
 
 
+def _backup(store: Any, target: str) -> None:
+    store.backup(target)
+
+
 def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in the child process
+    with contextlib.suppress(SandboxError):
+        enter_network_sandbox()  # it evaluates only the service's own queries, but needs no network either
     try:
         store = ox.Store(path)
     except OSError as exc:
@@ -97,6 +126,7 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
         "query": _query,
         "graph": _graph,
         "names": _graph_names,
+        "backup": _backup,
     }
     while True:
         try:
@@ -116,7 +146,9 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
 class EmbeddedStore:
     """An on-disk Oxigraph store in a child process; see the module docstring."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, workers: int = 2, queue_length: int = 8, require_sandbox: bool = True
+    ) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         self._context = multiprocessing.get_context("spawn")
@@ -124,6 +156,46 @@ class EmbeddedStore:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._start()
+        self.snapshots = path.with_name(path.name + ".snapshots")
+        shutil.rmtree(self.snapshots, ignore_errors=True)
+        self.snapshots.mkdir(parents=True)
+        self._writes = itertools.count(1)
+        self._generation = 0  # counts writes; a snapshot is current when made at the same count
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: tuple[int, str] | None = None
+        self._names = itertools.count()
+        self._pool: ReadPool | None = None
+        self._pool_settings = (workers, queue_length, require_sandbox)
+
+    def _current_snapshot(self) -> str:
+        """The newest snapshot, made now if a write happened since the last one."""
+        with self._snapshot_lock:
+            generation = self._generation
+            if self._snapshot is None or self._snapshot[0] != generation:
+                target = self.snapshots / f"{next(self._names):08d}"
+                self._call("backup", (str(target),), WRITE_TIMEOUT_SECONDS)
+                self._snapshot = (generation, str(target))
+                self._collect_snapshots()
+            return self._snapshot[1]
+
+    def _collect_snapshots(self) -> None:
+        keep = {self._snapshot[1]} if self._snapshot else set()
+        if self._pool is not None:
+            keep |= self._pool.snapshots_in_use()
+        for directory in self.snapshots.iterdir():
+            if str(directory) not in keep:
+                shutil.rmtree(directory, ignore_errors=True)
+
+    def _read_pool(self) -> ReadPool:
+        with self._snapshot_lock:
+            if self._pool is None:
+                workers, queue_length, require_sandbox = self._pool_settings
+                self._pool = ReadPool(workers, queue_length, require_sandbox, self._current_snapshot)
+            return self._pool
+
+    def start_sparql_workers(self) -> None:
+        """Start the SPARQL worker pool now rather than at the first query."""
+        self._read_pool()
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
@@ -181,10 +253,20 @@ class EmbeddedStore:
         raise StoreError(detail)
 
     def put_graphs(self, graphs: dict[str, list[Triple]]) -> None:
-        self._call("put", (graphs,), WRITE_TIMEOUT_SECONDS)
+        try:
+            self._call("put", (graphs,), WRITE_TIMEOUT_SECONDS)
+        finally:
+            self._generation = next(self._writes)
 
     def drop_graphs(self, names: list[str]) -> None:
-        self._call("drop", (names,), WRITE_TIMEOUT_SECONDS)
+        try:
+            self._call("drop", (names,), WRITE_TIMEOUT_SECONDS)
+        finally:
+            self._generation = next(self._writes)
+
+    def sparql(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
+        pool = self._read_pool()
+        return pool.run(request, limits)
 
     def query(self, sparql: str, timeout: float, row_cap: int) -> QueryOutcome:
         outcome = self._call("query", (sparql, row_cap), timeout)
@@ -199,6 +281,9 @@ class EmbeddedStore:
         return list(self._call("names", (prefix,), WRITE_TIMEOUT_SECONDS))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+        shutil.rmtree(self.snapshots, ignore_errors=True)
         with self._lock:
             if self._conn is not None:
                 self._conn.close()  # the child sees EOF and exits after its current request

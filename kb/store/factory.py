@@ -19,13 +19,26 @@ class StoreSettings(Protocol):
     def sparql_update_url(self) -> str | None: ...
     @property
     def sparql_graph_store_url(self) -> str | None: ...
+    @property
+    def sparql_workers(self) -> int: ...
+    @property
+    def sparql_queue_length(self) -> int: ...
+    @property
+    def sparql_allow_unsandboxed(self) -> bool: ...
 
 
 def open_store(settings: StoreSettings) -> Store:
     if settings.store == "embedded":
         from kb.store.embedded import EmbeddedStore
 
-        return EmbeddedStore(settings.store_path)
+        store = EmbeddedStore(
+            settings.store_path,
+            workers=settings.sparql_workers,
+            queue_length=settings.sparql_queue_length,
+            require_sandbox=not settings.sparql_allow_unsandboxed,
+        )
+        store.start_sparql_workers()  # now, so that a host without network namespaces is reported at start-up
+        return store
     if settings.store == "sparql":
         from kb.store.remote import RemoteSparqlStore
 

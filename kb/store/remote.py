@@ -14,10 +14,32 @@ import json
 import httpx
 from rdflib import Graph
 
-from kb.store.base import QueryOutcome, QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError, Triple
+from kb.store.base import (
+    NotAcceptableError,
+    QueryOutcome,
+    QueryRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    RowCapExceededError,
+    SparqlAnswer,
+    SparqlLimits,
+    SparqlRequest,
+    StoreError,
+    Triple,
+)
+from kb.store.sparql_output import (
+    MEDIA_TYPE_OF,
+    BoundedSink,
+    oxigraph_triples,
+    write_boolean,
+    write_solutions,
+    write_triples,
+)
+from kb.store.sparql_scan import UPDATE_REFUSED, check_text, looks_like_update
 from kb.store.terms import WireTerm, from_rdflib, to_rdflib
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+Params = list[tuple[str, str | int | float | bool | None]]
 
 
 def _nt_term(term: WireTerm) -> str:
@@ -62,10 +84,37 @@ class RemoteSparqlStore:
         self._post_update(" ;\n".join(f"DROP SILENT GRAPH <{name}>" for name in names))
 
     def query(self, sparql: str, timeout: float, row_cap: int) -> QueryOutcome:
+        return self._query(sparql, timeout, row_cap, [("union-default-graph", "")])
+
+    def sparql(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
+        """A client's query, checked and limited here, evaluated by the external server."""
+        graphs: Params = [("default-graph-uri", g) for g in request.default_graphs]
+        graphs += [
+("named-graph-uri", g) for g in request.named_graphs]
+        scanned = check_text(request.query, limits.max_nesting, limits.max_dataset_graphs, len(graphs))
+        try:
+            outcome = self._query(request.query, limits.timeout, limits.row_cap, graphs or [("union-default-graph", "")])
+        except QuerySyntaxError:
+            if looks_like_update(scanned):
+                raise QueryRefusedError(400, "Updates are refused", UPDATE_REFUSED) from None
+            raise QueryRefusedError(400, "Malformed query", "the SPARQL server could not parse the query") from None
+        sink = BoundedSink(limits.max_response_bytes)
+        fmt = request.graph_format if outcome.kind == "graph" else request.result_format
+        if fmt is None:
+            raise NotAcceptableError("none of the accepted media types is offered for this query's results")
+        if outcome.kind == "ask":
+            write_boolean(sink, outcome.boolean, fmt)
+        elif outcome.kind == "select":
+            write_solutions(sink, outcome.variables, outcome.rows, fmt)
+        else:
+            write_triples(sink, oxigraph_triples(outcome.triples), fmt)
+        return SparqlAnswer(sink.getvalue(), MEDIA_TYPE_OF[fmt])
+
+    def _query(self, sparql: str, timeout: float, row_cap: int, params: Params) -> QueryOutcome:
         try:
             response = self._client.post(
                 self.query_url,
-                params={"union-default-graph": ""},
+                params=params,
                 content=sparql.encode(),
                 headers={
                     "Content-Type": "application/sparql-query",
