@@ -55,8 +55,16 @@ class _Worker:
 class ReadPool:
     """``size`` worker processes; ``run`` answers one request on the snapshot ``snapshot()`` names."""
 
-    def __init__(self, size: int, queue_length: int, require_sandbox: bool, snapshot: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        size: int,
+        queue_length: int,
+        require_sandbox: bool,
+        snapshot: Callable[[], str],
+        target: Callable[[Connection, bool], None] = serve,
+    ) -> None:
         self.size = size
+        self._target = target
         self.require_sandbox = require_sandbox
         self._snapshot = snapshot
         self._context = multiprocessing.get_context("spawn")
@@ -83,7 +91,7 @@ class ReadPool:
 
     def _launch(self) -> tuple[BaseProcess, Connection]:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=serve, args=(child, self.require_sandbox), daemon=True)
+        process = self._context.Process(target=self._target, args=(child, self.require_sandbox), daemon=True)
         process.start()
         child.close()
         return process, parent

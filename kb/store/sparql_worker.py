@@ -73,7 +73,8 @@ def answer(store: Any, request: SparqlRequest, limits: SparqlLimits) -> tuple[by
     if protocol_graphs:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs] or ox.DefaultGraph()
         options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
-    else:
+    elif not scanned.dataset_clauses:
+        # The endpoint's dataset; a query with FROM / FROM NAMED gets the dataset it names instead.
         options["use_default_graph_as_union"] = True
     try:
         result = store.query(request.query, **options)
