@@ -5,7 +5,7 @@ pool kills it (SIGKILL, the only way to stop a running Oxigraph query) and start
 the background, while the other workers and the rest of the service go on. At most ``size``
 queries run and ``queue_length`` wait; any further query is refused at once (``EndpointBusyError``,
 503 with Retry-After), and a query that waited for a worker longer than its time limit is refused
-the same way. Callers block in a thread, never on an event loop.
+the same way. A query that got a worker has its whole time limit to run. Callers block in a thread, never on an event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import multiprocessing
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -71,6 +70,9 @@ class ReadPool:
         self._admission = threading.BoundedSemaphore(size + queue_length)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
+        # Held while a snapshot is chosen and claimed for a worker, so that the store's clean-up
+        # (which asks snapshots_in_use() under this same lock) never deletes one being handed out.
+        self._claim = threading.RLock()
         self._workers: set[_Worker] = set()
         self._closed = False
         self.unavailable: str | None = None
@@ -139,7 +141,7 @@ class ReadPool:
         threading.Thread(target=start, name="sparql-worker-start", daemon=True).start()
 
     def snapshots_in_use(self) -> set[str]:
-        with self._lock:
+        with self._claim, self._lock:
             return {w.snapshot for w in self._workers if w.snapshot}
 
     # -- queries -------------------------------------------------------------------------------
@@ -150,23 +152,22 @@ class ReadPool:
         if not self._admission.acquire(blocking=False):
             raise EndpointBusyError("every SPARQL worker is busy and the queue is full")
         try:
-            started = time.monotonic()
             try:
                 worker = self._idle.get(timeout=limits.timeout)
             except queue.Empty:
                 raise EndpointBusyError(f"no SPARQL worker became free within {limits.timeout:g} s") from None
-            remaining = max(limits.timeout - (time.monotonic() - started), 0.05)
-            return self._dispatch(worker, request, limits, remaining)
+            return self._dispatch(worker, request, limits, limits.timeout)
         finally:
             self._admission.release()
 
     def _dispatch(self, worker: _Worker, request: SparqlRequest, limits: SparqlLimits, remaining: float) -> SparqlAnswer:
         try:
-            snapshot = self._snapshot()
+            with self._claim:
+                snapshot = self._snapshot()
+                worker.snapshot = snapshot
         except BaseException:
             self._idle.put(worker)
             raise
-        worker.snapshot = snapshot
         try:
             worker.conn.send((snapshot, request, limits))
             ready = worker.conn.poll(remaining)

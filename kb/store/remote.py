@@ -98,6 +98,11 @@ class RemoteSparqlStore:
             if looks_like_update(scanned):
                 raise QueryRefusedError(400, "Updates are refused", UPDATE_REFUSED) from None
             raise QueryRefusedError(400, "Malformed query", "the SPARQL server could not parse the query") from None
+        except (QueryTimeoutError, RowCapExceededError):
+            raise
+        except StoreError:
+            # Not the server's words: a client's answer never carries a response body from elsewhere.
+            raise StoreError("the SPARQL server could not answer the query") from None
         sink = BoundedSink(limits.max_response_bytes)
         fmt = request.graph_format if outcome.kind == "graph" else request.result_format
         if fmt is None:
