@@ -44,7 +44,7 @@ def _network_is_gone() -> bool:
 
 def enter_network_sandbox() -> str:
     """Move this process into an empty network namespace; returns how, raises SandboxError if it cannot."""
-    if not hasattr(os, "unshare") and not os.path.exists("/proc/self/ns/net"):
+    if not os.path.exists("/proc/self/ns/net"):
         raise SandboxError("network namespaces need Linux")
     failures = []
     for flags, how in ((CLONE_NEWNET, "network namespace"), (CLONE_NEWUSER | CLONE_NEWNET, "user and network namespace")):
