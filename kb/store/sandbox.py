@@ -1,11 +1,17 @@
-"""Cutting a process off the network: a new, empty network namespace (Linux ``unshare``).
+"""Cutting a process off the network, by two independent means.
 
-In a fresh network namespace there is no interface but a loopback that is down, so every
-``connect`` fails ("Network is unreachable"), 127.0.0.1 included, and nothing the process
-evaluates can reach another host or a local service. As root ``unshare(CLONE_NEWNET)`` is enough;
-an unprivileged process first enters a new user namespace (``CLONE_NEWUSER | CLONE_NEWNET``),
-which the kernel allows only to a single-threaded process, so this must run first thing in a
-freshly started process.
+1. A new, empty network namespace (Linux ``unshare``). In there is no interface but a loopback that
+   is down, so every ``connect`` fails ("Network is unreachable"), 127.0.0.1 included. As root
+   ``unshare(CLONE_NEWNET)`` is enough; an unprivileged process first enters a new user namespace
+   (``CLONE_NEWUSER | CLONE_NEWNET``), which the kernel allows only to a single-threaded process.
+2. A seccomp filter that makes ``socket``, ``socketpair``, ``connect`` and ``io_uring_setup`` fail
+   with EPERM, so the process cannot create a socket at all (the pipe to its parent exists before).
+   It needs no privilege (``PR_SET_NO_NEW_PRIVS``) and also works in containers that forbid new
+   namespaces; it is inherited by every thread started afterwards.
+
+``enter_network_sandbox`` applies both where it can and succeeds when at least one is in force and
+checked (a probe connection to loopback fails). It must run first thing in a fresh process, before
+any thread exists.
 """
 
 from __future__ import annotations
@@ -14,44 +20,111 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import platform
 import socket
+import struct
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_ERRNO = 0x00050000
+BPF_LD_W_ABS = 0x20
+BPF_JEQ_K = 0x15
+BPF_JGE_K = 0x35
+BPF_RET_K = 0x06
+# Per architecture: the audit arch value and the numbers of socket, socketpair, connect, io_uring_setup.
+SYSCALLS = {
+    "x86_64": (0xC000003E, (41, 53, 42, 425)),
+    "aarch64": (0xC00000B7, (198, 199, 203, 425)),
+}
+X32_SYSCALL_BIT = 0x40000000
 
 
 class SandboxError(OSError):
-    """The process could not be put in an empty network namespace."""
+    """The process could not be cut off from the network."""
 
 
-def _unshare(flags: int) -> int:
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    if libc.unshare(ctypes.c_int(flags)) == 0:
-        return 0
-    return ctypes.get_errno()
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
-def _network_is_gone() -> bool:
-    """A connection attempt to loopback fails with ENETUNREACH (checked, not assumed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def _loopback_unreachable() -> bool:
+    """A connection attempt to loopback fails as a sandbox makes it fail (checked, not assumed)."""
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    except PermissionError:
+        return True  # the seccomp filter: no socket at all
+    with probe:
         probe.settimeout(1.0)
         try:
             probe.connect(("127.0.0.1", 9))
         except OSError as exc:
-            return exc.errno == errno.ENETUNREACH
+            return exc.errno in (errno.ENETUNREACH, errno.EPERM, errno.EACCES)
     return False
 
 
-def enter_network_sandbox() -> str:
-    """Move this process into an empty network namespace; returns how, raises SandboxError if it cannot."""
+def enter_network_namespace() -> str:
+    """Move this process into an empty network namespace; SandboxError if the kernel refuses."""
     if not os.path.exists("/proc/self/ns/net"):
         raise SandboxError("network namespaces need Linux")
+    libc = _libc()
     failures = []
     for flags, how in ((CLONE_NEWNET, "network namespace"), (CLONE_NEWUSER | CLONE_NEWNET, "user and network namespace")):
-        code = _unshare(flags)
-        if code == 0:
-            if not _network_is_gone():
-                raise SandboxError(f"unshare({how}) succeeded but loopback is still reachable")
+        if libc.unshare(ctypes.c_int(flags)) == 0:
             return how
-        failures.append(f"{how}: {os.strerror(code)}")
-    raise SandboxError("cannot enter an empty network namespace (" + "; ".join(failures) + ")")
+        failures.append(f"{how}: {os.strerror(ctypes.get_errno())}")
+    raise SandboxError("; ".join(failures))
+
+
+def install_socket_filter() -> str:
+    """Forbid creating or connecting sockets for the rest of this process's life (seccomp)."""
+    machine = platform.machine()
+    if machine not in SYSCALLS or not os.path.exists("/proc/self/status"):
+        raise SandboxError(f"no seccomp socket filter for {machine or 'this platform'}")
+    arch, numbers = SYSCALLS[machine]
+    deny = SECCOMP_RET_ERRNO | errno.EPERM
+    program: list[tuple[int, int, int, int]] = [
+        (BPF_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
+        (BPF_JEQ_K, 1, 0, arch),
+        (BPF_RET_K, 0, 0, deny),  # a foreign ABI: refuse every call made through it
+        (BPF_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
+    ]
+    if machine == "x86_64":
+        program.append((BPF_JGE_K, len(numbers) + 1, 0, X32_SYSCALL_BIT))  # x32 calls: refused below
+    for index, number in enumerate(numbers):
+        program.append((BPF_JEQ_K, len(numbers) - index, 0, number))
+    program += [(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW), (BPF_RET_K, 0, 0, deny)]
+    raw = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    filters = ctypes.create_string_buffer(raw, len(raw))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = SockFprog(len(program), ctypes.cast(filters, ctypes.c_void_p))
+    libc = _libc()
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise SandboxError(f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}")
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        raise SandboxError(f"seccomp filter: {os.strerror(ctypes.get_errno())}")
+    return "seccomp socket filter"
+
+
+def enter_network_sandbox() -> str:
+    """Apply both means where possible; returns what is in force, raises SandboxError if neither is."""
+    applied, failures = [], []
+    for apply in (enter_network_namespace, install_socket_filter):
+        try:
+            how = apply()
+        except SandboxError as exc:
+            failures.append(str(exc))
+            continue
+        if _loopback_unreachable():
+            applied.append(how)
+        else:
+            failures.append(f"{how}: loopback is still reachable")
+    if not applied:
+        raise SandboxError("cannot cut this process off the network (" + "; ".join(failures) + ")")
+    return " and ".join(applied)

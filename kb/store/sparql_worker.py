@@ -27,7 +27,7 @@ from kb.store.sandbox import SandboxError, enter_network_sandbox
 
 RECYCLE_RSS_BYTES = 512 * 1024 * 1024
 SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+)(?:: (.*))?", re.S)
-NETWORK_ERRORS = ("os error 101", "network is unreachable", "dns", "resolve", "connect")
+NETWORK_ERRORS = ("os error 101", "network is unreachable", "os error 1)", "dns", "resolve", "connect")
 RESULT_OFFER = "application/sparql-results+json, application/sparql-results+xml, text/csv, text/tab-separated-values"
 GRAPH_OFFER = "text/turtle, application/ld+json, application/n-triples"
 
@@ -130,7 +130,7 @@ def _reply(store: Any, request: SparqlRequest, limits: SparqlLimits) -> Reply:
 
 def serve(conn: Connection, require_sandbox: bool) -> None:  # pragma: no cover - runs in the worker process
     try:
-        how = f"isolated in an empty {enter_network_sandbox()}"
+        how = f"isolated from the network by {enter_network_sandbox()}"
     except SandboxError as exc:
         if require_sandbox:
             conn.send(("fatal", str(exc)))
