@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     sparql_max_response_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Largest serialized SPARQL result; a larger one is stopped while serializing and answered with 422."""
     sparql_allow_unsandboxed: bool = False
-    """Run SPARQL workers even when they cannot be put in an empty network namespace (unsafe: a query could reach the
-    network through SERVICE). Without it the SPARQL endpoint stays disabled (503) on such a host."""
+    """Run SPARQL workers even when they cannot be cut off from the network (neither an empty network namespace nor a
+    seccomp socket filter is possible; unsafe: a query could reach the network through SERVICE). Without it the SPARQL
+    endpoint stays disabled (503) on such a host."""
     page_size_max: int = 200
     audit_log: Path = Path("var/audit.log")
     preload_examples: bool = False
