@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+from kb.store.sparql_output import MEDIA_TYPE_OF
 
 RESULT_TYPES = {
     "application/sparql-results+json": "json",
@@ -23,15 +22,6 @@ GRAPH_TYPES = {
     "application/ld+json": "json-ld",
     "application/n-triples": "nt",
     "text/plain": "nt",
-}
-MEDIA_TYPE_OF = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "turtle": "text/turtle; charset=utf-8",
-    "json-ld": "application/ld+json",
-    "nt": "application/n-triples",
 }
 
 
@@ -61,3 +51,6 @@ def negotiate(accept: str | None, offered: dict[str, str], default: str) -> str 
 
 def serialize_graph(graph: Graph, fmt: str) -> bytes:
     return graph.serialize(format=fmt, encoding="utf-8")
+
+
+__all__ = ["GRAPH_TYPES", "MEDIA_TYPE_OF", "RESULT_TYPES", "negotiate", "serialize_graph"]

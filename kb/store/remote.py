@@ -20,6 +20,7 @@ from kb.store.base import (
     QueryRefusedError,
     QuerySyntaxError,
     QueryTimeoutError,
+    ResultTooLargeError,
     RowCapExceededError,
     SparqlAnswer,
     SparqlLimits,
@@ -93,12 +94,16 @@ class RemoteSparqlStore:
 ("named-graph-uri", g) for g in request.named_graphs]
         scanned = check_text(request.query, limits.max_nesting, limits.max_dataset_graphs, len(graphs))
         try:
-            outcome = self._query(request.query, limits.timeout, limits.row_cap, graphs or [("union-default-graph", "")])
+            # The server's JSON or N-Triples is read up to twice the byte limit of the answer written from it.
+            outcome = self._query(
+                request.query, limits.timeout, limits.row_cap, graphs or [("union-default-graph", "")],
+                max_bytes=2 * limits.max_response_bytes,
+            )
         except QuerySyntaxError:
             if looks_like_update(scanned):
                 raise QueryRefusedError(400, "Updates are refused", UPDATE_REFUSED) from None
             raise QueryRefusedError(400, "Malformed query", "the SPARQL server could not parse the query") from None
-        except (QueryTimeoutError, RowCapExceededError):
+        except (QueryTimeoutError, RowCapExceededError, ResultTooLargeError):
             raise
         except StoreError:
             # Not the server's words: a client's answer never carries a response body from elsewhere.
@@ -115,29 +120,43 @@ class RemoteSparqlStore:
             write_triples(sink, oxigraph_triples(outcome.triples), fmt)
         return SparqlAnswer(sink.getvalue(), MEDIA_TYPE_OF[fmt])
 
-    def _query(self, sparql: str, timeout: float, row_cap: int, params: Params) -> QueryOutcome:
+    def _query(
+        self, sparql: str, timeout: float, row_cap: int, params: Params, max_bytes: int | None = None
+    ) -> QueryOutcome:
+        """Run a query on the server; with ``max_bytes``, reading its answer stops past that many bytes."""
+        request = self._client.build_request(
+            "POST",
+            self.query_url,
+            params=params,
+            content=sparql.encode(),
+            headers={
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+json, application/n-triples;q=0.9",
+            },
+            timeout=timeout,
+        )
         try:
-            response = self._client.post(
-                self.query_url,
-                params=params,
-                content=sparql.encode(),
-                headers={
-                    "Content-Type": "application/sparql-query",
-                    "Accept": "application/sparql-results+json, application/n-triples;q=0.9",
-                },
-                timeout=timeout,
-            )
+            response = self._client.send(request, stream=True)
+            try:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body.extend(chunk)
+                    if max_bytes is not None and len(body) > max_bytes:
+                        raise ResultTooLargeError(f"the result exceeds {max_bytes} bytes")
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise QueryTimeoutError(f"the query ran past {timeout:g} s and was abandoned") from exc
         except httpx.HTTPError as exc:
             raise StoreError(f"the SPARQL server did not answer: {exc}") from exc
+        content = bytes(body)
         if response.status_code == 400:
-            raise QuerySyntaxError(response.text[:500])
+            raise QuerySyntaxError(content[:500].decode("utf-8", "replace"))
         if response.status_code >= 300:
-            raise StoreError(f"the SPARQL server failed: {response.status_code} {response.text[:300]}")
+            raise StoreError(f"the SPARQL server failed: {response.status_code} {content[:300].decode('utf-8', 'replace')}")
         kind = response.headers.get("content-type", "").split(";")[0].strip()
         if kind == "application/sparql-results+json":
-            data = json.loads(response.content)
+            data = json.loads(content)
             if "boolean" in data:
                 return QueryOutcome(kind="ask", boolean=bool(data["boolean"]))
             variables = tuple(data["head"].get("vars", []))
@@ -146,7 +165,7 @@ class RemoteSparqlStore:
                 raise RowCapExceededError(f"the result has more than {row_cap} rows")
             rows = tuple(tuple(_from_json(b[v]) if v in b else None for v in variables) for b in bindings)
             return QueryOutcome(kind="select", variables=variables, rows=rows)
-        graph = Graph().parse(data=response.content, format="nt")
+        graph = Graph().parse(data=content, format="nt")
         if len(graph) > row_cap:
             raise RowCapExceededError(f"the result has more than {row_cap} triples")
         return QueryOutcome(kind="graph", triples=tuple((from_rdflib(s), from_rdflib(p), from_rdflib(o)) for s, p, o in graph))
