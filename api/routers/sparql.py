@@ -65,14 +65,14 @@ def _graph_iris(fields: Mapping[str, list[str]], name: str) -> tuple[str, ...]:
     return iris
 
 
-def _fields(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    fields: dict[str, list[str]] = {}
+Fields = dict[str, list[str]]
+
+
+def _fields(pairs: list[tuple[str, str]]) -> Fields:
+    fields: Fields = {}
     for key, value in pairs:
         fields.setdefault(key, []).append(value)
     return fields
-
-
-Fields = dict[str, list[str]]
 
 
 async def _answer(request: Request, repository: RepositoryDep, settings: Settings, fields: Fields) -> Response:
