@@ -10,8 +10,7 @@
    namespaces; it is inherited by every thread started afterwards.
 
 ``enter_network_sandbox`` applies both where it can and succeeds when at least one is in force and
-checked (a probe connection to loopback fails). It must run first thing in a fresh process, before
-any thread exists.
+checked. It must run first thing in a fresh process, before any thread exists.
 """
 
 from __future__ import annotations
@@ -51,18 +50,22 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
-def _loopback_unreachable() -> bool:
-    """A connection attempt to loopback fails as a sandbox makes it fail (checked, not assumed)."""
+def _only_loopback_interface() -> bool:
+    """This process's network namespace has no interface but ``lo`` (read from /proc, no socket used)."""
     try:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with open("/proc/self/net/dev", encoding="ascii") as dev:
+            names = {line.split(":", 1)[0].strip() for line in dev.read().splitlines()[2:] if ":" in line}
+    except OSError:
+        return False
+    return names <= {"lo"}
+
+
+def _sockets_refused() -> bool:
+    """Creating a socket fails with EPERM (the seccomp filter is in force)."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
     except PermissionError:
-        return True  # the seccomp filter: no socket at all
-    with probe:
-        probe.settimeout(1.0)
-        try:
-            probe.connect(("127.0.0.1", 9))
-        except OSError as exc:
-            return exc.errno in (errno.ENETUNREACH, errno.EPERM, errno.EACCES)
+        return True
     return False
 
 
@@ -70,10 +73,13 @@ def enter_network_namespace() -> str:
     """Move this process into an empty network namespace; SandboxError if the kernel refuses."""
     if not os.path.exists("/proc/self/ns/net"):
         raise SandboxError("network namespaces need Linux")
+    before = os.readlink("/proc/self/ns/net")
     libc = _libc()
     failures = []
     for flags, how in ((CLONE_NEWNET, "network namespace"), (CLONE_NEWUSER | CLONE_NEWNET, "user and network namespace")):
         if libc.unshare(ctypes.c_int(flags)) == 0:
+            if os.readlink("/proc/self/ns/net") == before or not _only_loopback_interface():
+                raise SandboxError(f"unshare({how}) left this process with a network interface")
             return how
         failures.append(f"{how}: {os.strerror(ctypes.get_errno())}")
     raise SandboxError("; ".join(failures))
@@ -109,22 +115,23 @@ def install_socket_filter() -> str:
         raise SandboxError(f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}")
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         raise SandboxError(f"seccomp filter: {os.strerror(ctypes.get_errno())}")
+    if not _sockets_refused():
+        raise SandboxError("the seccomp filter is installed but a socket could still be created")
     return "seccomp socket filter"
 
 
 def enter_network_sandbox() -> str:
-    """Apply both means where possible; returns what is in force, raises SandboxError if neither is."""
+    """Apply both means where possible; returns what is in force, raises SandboxError if neither is.
+
+    Each means checks itself once applied (a new namespace with no interface but loopback; a socket
+    that cannot be created), without opening a connection.
+    """
     applied, failures = [], []
     for apply in (enter_network_namespace, install_socket_filter):
         try:
-            how = apply()
+            applied.append(apply())
         except SandboxError as exc:
             failures.append(str(exc))
-            continue
-        if _loopback_unreachable():
-            applied.append(how)
-        else:
-            failures.append(f"{how}: loopback is still reachable")
     if not applied:
         raise SandboxError("cannot cut this process off the network (" + "; ".join(failures) + ")")
     return " and ".join(applied)
