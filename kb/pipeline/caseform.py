@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -142,9 +143,10 @@ def _value_problem(prop: Node, value: Node, literal_valued: set[Node], node_valu
     if isinstance(value, Literal):
         if prop in node_valued:
             return f"must refer to a node (an IRI or a blank node), not the value {value!s}"
-        if value.ill_typed:
-            return f"{str(value)!r} is not a valid {short(value.datatype) if value.datatype else 'value'}"
         python = value.toPython()
+        if value.ill_typed or (isinstance(python, Decimal) and not python.is_finite()):
+            # rdflib reads "NaN"^^xsd:decimal as Decimal("NaN"); xsd:decimal has no such value.
+            return f"{str(value)!r} is not a valid {short(value.datatype) if value.datatype else 'value'}"
         if isinstance(python, dt.date) and not EARLIEST_YEAR <= python.year <= LATEST_YEAR:
             return f"the date {value!s} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}"
         return None
