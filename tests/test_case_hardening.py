@@ -307,3 +307,33 @@ def test_the_refused_vocabulary_comes_from_the_ontology() -> None:
     marked = set(load_knowledge().ontology.subjects(IP.recordedByEngine, Literal(True)))
     assert {IP.Determination, IP.CriterionResult, IP.outcome, IP.determinedAt, IP.machineForm} <= marked
     assert IP.dateOfService not in marked
+
+
+def test_only_determination_graphs_are_listed_as_determinations(tmp_path: Path) -> None:
+    """Even a case graph that got a determination past the checks is never listed or counted."""
+    from rdflib import Graph
+
+    from kb.knowledge import load_knowledge
+    from kb.pipeline.caseio import read_case_file
+    from kb.repository import DeterminationFilter, Repository
+    from kb.store.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store")
+    try:
+        repository = Repository(store, load_knowledge())
+        repository.load_knowledge_graphs()
+        stored, _ = repository.determine_and_save(read_case_file(ROOT / "examples" / "cases" / "cg300-acute-approved.ttl"), "x")
+        header = (
+            "@prefix ip: <https://w3id.org/ipkg/ontology#> .\n@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+            "@prefix case: <https://w3id.org/ipkg/case/> .\n"
+        )
+        forged = Graph().parse(data=header + FORGED.replace(
+            "ip:outcome ip:Approved ;",
+            'ip:outcome ip:Approved ; ip:underGuideline ip:NIA_CG_300 ; ip:requestedCode "64483" ;'
+            ' ip:serviceDate "2024-06-10"^^xsd:date ;',
+        ), format="turtle", publicID="https://w3id.org/ipkg/case/")
+        repository.save_case(forged)  # written directly, as no request could
+        total, items = repository.list_determinations(DeterminationFilter(), 10, 0, 10.0)
+        assert total == 1 and [item["id"] for item in items] == [stored.id]
+    finally:
+        store.close()
