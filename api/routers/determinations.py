@@ -18,6 +18,7 @@ from api.problems import ProblemError
 from api.sparql_results import negotiate
 from api.workers import CaseWorkersDep
 from kb.pipeline.caseio import CaseLimits, parse_case
+from kb.pipeline.caselimits import json_nesting
 from kb.repository import DeterminationFilter, Repository, StoredDetermination
 
 router = APIRouter(tags=["determinations"])
@@ -57,10 +58,7 @@ async def create_determination(
     kind = media_type(request)
     body = await read_limited(request, settings.max_body_bytes)
     if kind == "application/json":
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from exc
+        payload = _case_reference(body)
         case_id = payload.get("caseId") if isinstance(payload, dict) else None
         if not isinstance(case_id, str):
             raise ProblemError(422, "Invalid request", 'send {"caseId": "<id>"} or the case itself as Turtle / JSON-LD')
@@ -75,6 +73,26 @@ async def create_determination(
             )
         stored = await workers.run(_determine_sent, repository, body, fmt, case_limits(settings))
     return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
+
+
+CASE_REFERENCE_MAX_BYTES = 4096
+
+
+def _case_reference(body: bytes) -> Any:
+    """The parsed ``{"caseId": ...}`` body: small and flat, so parsing it on the event loop costs nothing."""
+    if len(body) > CASE_REFERENCE_MAX_BYTES:
+        raise ProblemError(413, "Request body too large", f'a {{"caseId": ...}} body is at most {CASE_REFERENCE_MAX_BYTES} bytes')
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(400, "Malformed JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
+    depth = json_nesting(text)
+    if depth > 1:
+        raise ProblemError(400, "Malformed JSON", f'send {{"caseId": "<id>"}}; this body nests {depth} deep')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from None
 
 
 def _determine_stored(repository: Repository, case_id: str) -> StoredDetermination:
