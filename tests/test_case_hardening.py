@@ -191,10 +191,17 @@ def test_the_nesting_scan_ignores_brackets_in_strings_iris_and_comments() -> Non
     assert json_nesting('{"a": "[[[[{{{{", "b": [[1]]}') == 3
 
 
-def test_a_huge_list_stops_the_parser_at_the_triple_limit() -> None:
+def test_a_huge_list_is_refused_before_parsing() -> None:
     text = "@prefix ex: <https://example.org/> . ex:a ex:b (" + " 1" * 100_000 + " ) ."
     with pytest.raises(CaseSyntaxError) as info:
         parse_case(text, TURTLE, "list.ttl")
+    assert "the case holds 100005 terms; at most 40000 are accepted" in str(info.value)
+
+
+def test_the_parser_stops_at_the_triple_limit() -> None:
+    text = "<https://example.org/a> <https://example.org/b> " + ", ".join(str(i) for i in range(15_000)) + " ."
+    with pytest.raises(CaseSyntaxError) as info:
+        parse_case(text, TURTLE, "many.ttl")
     assert "more than 10000 triples" in str(info.value)
 
 

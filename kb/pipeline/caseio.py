@@ -120,7 +120,9 @@ def _check_unicode(graph: Graph, source: str) -> None:
 
 
 def _parse_turtle(text: str, source: str, limits: CaseLimits) -> Graph:
-    caselimits.check_nesting(caselimits.turtle_nesting(text), limits, source, "brackets ([ ] and ( ))")
+    scan = caselimits.scan_turtle(text)
+    caselimits.check_nesting(scan.depth, limits, source, "brackets ([ ] and ( ))")
+    caselimits.check_terms(scan, limits, source)
     graph = BoundedGraph(limits.max_triples)
     try:
         graph.parse(data=text, format="turtle", publicID=BASE_IRI)

@@ -41,35 +41,65 @@ _TURTLE_TOKENS = re.compile(
     r"|'(?:[^'\\\n\r]|\\.)*'"
     r"|<[^<>\"{}|^`\\\s]*>"
     r"|#[^\n\r]*"
-    r"|[\[\](){}]",
+    r"|[\[\](){}]"
+    r"|[^\s\[\](){}<>\"'#,;.]+",
     re.S,
 )
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
 _OPENING = frozenset("[({")
+_CLOSING = frozenset("])}")
 
 
-def _nesting(tokens: Iterator[re.Match[str]]) -> int:
-    depth = deepest = 0
+@dataclass(frozen=True)
+class Scan:
+    depth: int
+    """How deeply brackets nest (an upper bound)."""
+    terms: int
+    """Tokens that are not brackets or comments: IRIs, names, literals, keywords."""
+
+
+def _scan(tokens: Iterator[re.Match[str]]) -> Scan:
+    depth = deepest = terms = 0
     for match in tokens:
         token = match.group()
-        if len(token) != 1:
-            continue
         if token in _OPENING:
             depth += 1
             deepest = max(deepest, depth)
-        elif token in "])}":
+        elif token in _CLOSING:
             depth = max(depth - 1, 0)
-    return deepest
+        elif not token.startswith("#"):
+            terms += 1
+    return Scan(deepest, terms)
+
+
+def scan_turtle(text: str) -> Scan:
+    return _scan(_TURTLE_TOKENS.finditer(text))
 
 
 def turtle_nesting(text: str) -> int:
     """How deeply ``[ ]``, ``( )`` and ``{ }`` nest in Turtle text (an upper bound)."""
-    return _nesting(_TURTLE_TOKENS.finditer(text))
+    return scan_turtle(text).depth
 
 
 def json_nesting(text: str) -> int:
     """How deeply objects and arrays nest in JSON text (an upper bound)."""
-    return _nesting(_JSON_TOKENS.finditer(text))
+    return _scan(_JSON_TOKENS.finditer(text)).depth
+
+
+TERMS_PER_TRIPLE = 4
+"""A Turtle text may hold this many terms per allowed triple (a statement needs at most three, plus
+prefix declarations): more is refused before parsing, since a list's items are all read before its
+first triple is made."""
+
+
+def check_terms(scan: Scan, limits: CaseLimits, source: str) -> None:
+    allowed = TERMS_PER_TRIPLE * limits.max_triples
+    if scan.terms > allowed:
+        raise CaseSyntaxError(
+            source,
+            f"the case holds {scan.terms} terms; at most {allowed} are accepted "
+            f"({TERMS_PER_TRIPLE} per triple of the limit of {limits.max_triples} triples)",
+        )
 
 
 def check_nesting(depth: int, limits: CaseLimits, source: str, what: str) -> None:

@@ -73,7 +73,8 @@ def assert_refused(server: Server, body: str, headers: dict[str, str], status: i
         ("deep [ ]", "<a> <b> " + "[ <c> " * 1000 + "]" * 1000 + " .", TURTLE, "nest 1000 deep"),
         ("deep ( )", "<a> <b> " + "( " * 1000 + ")" * 1000 + " .", TURTLE, "nest 1000 deep"),
         ("deep JSON", "[" * 500 + "]" * 500, LD, "nest 500 deep"),
-        ("huge list", "<a> <b> (" + " 1" * 100_000 + " ) .", TURTLE, "more than 10000 triples"),
+        ("huge list", "<a> <b> (" + " 1" * 100_000 + " ) .", TURTLE, "the case holds 100002 terms"),
+        ("many triples", "<a> <b> " + ", ".join(str(i) for i in range(15_000)) + " .", TURTLE, "more than 10000 triples"),
         ("lone surrogate", replaced(JSONLD_CASE, '"2024-04-12"', '"2024-04-12\\ud800"'), LD, "lone surrogate"),
     ],
 )
