@@ -2,9 +2,10 @@
 
 Each input is an example case (Turtle or JSON-LD) changed by one to four mutations: byte flips,
 token deletion and duplication, literal swaps (empty, ill-typed, out-of-range and escaped values),
-nesting, injected statements (determination vocabulary, SHACL, imports, contexts), and splices from
-another example. The oracle: every input is either decided or refused with one of the engine's own
-errors (``KnowledgeGraphError``); any other exception is a bug.
+nesting, the whole document replaced by one value, injected statements (determination vocabulary,
+SHACL, imports, contexts), and splices from another example. The oracle: every input is either
+decided or refused with one of the engine's own errors (``KnowledgeGraphError``); any other
+exception is a bug.
 
 ``tests/test_fuzz_cases.py`` runs a bounded number of inputs in CI through hypothesis; for a longer
 run, ``scripts/fuzz.sh [seconds]`` calls ``python -m tests.fuzz_cases --seconds N`` (see
@@ -203,8 +204,9 @@ def mutate(rng: random.Random) -> tuple[bytes, str, list[str]]:
         "nest": lambda d: nest(d, rng, jsonld),
         "inject": lambda d: inject(d, rng, jsonld),
         "splice": lambda d: splice(d, rng, rng.choice(CASES).read_bytes()),
+        "replace": lambda d: rng.choice(JSON_VALUES if jsonld else TURTLE_VALUES).encode("utf-8"),
     }
-    weights = {"flip": 2, "delete": 2, "duplicate": 2, "literal": 5, "nest": 1, "inject": 2, "splice": 1}
+    weights = {"flip": 2, "delete": 2, "duplicate": 2, "literal": 5, "nest": 1, "inject": 2, "splice": 1, "replace": 1}
     for _ in range(rng.randint(1, 4)):
         name = rng.choices(list(weights), list(weights.values()))[0]
         data = operations[name](data)

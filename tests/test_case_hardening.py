@@ -157,6 +157,14 @@ def test_relative_iris_resolve_in_the_case_namespace_not_the_working_directory()
     }
 
 
+@pytest.mark.parametrize("document", ['"https://w3id.org/ipkg/context.jsonld"', '"AAA"', "1", "null", "true"])
+def test_a_json_scalar_is_not_a_case_nor_an_iri_to_load(document: str) -> None:
+    """A JSON-LD processor reads a string document as the IRI of a document to load."""
+    with pytest.raises(CaseSyntaxError) as info:
+        parse_case(document, JSONLD, "case.jsonld")
+    assert "a JSON-LD case is a JSON object or array" in str(info.value)
+
+
 @pytest.mark.parametrize("name", ["cg300-stenosis-approved", "cg300-repeat-initial-approved"])
 def test_the_jsonld_examples_are_decided_through_the_loader(name: str) -> None:
     data = (ROOT / "examples" / "cases" / f"{name}.jsonld").read_bytes()

@@ -155,6 +155,9 @@ def _parse_jsonld(text: str, source: str, limits: CaseLimits) -> Graph:
         raise CaseSyntaxError(source, f"invalid JSON: {exc.msg}", exc.lineno) from None
     except RecursionError:
         raise CaseSyntaxError(source, f"the case nests too deeply; the limit is {limits.max_depth}") from None
+    if not isinstance(document, dict | list):
+        # A JSON-LD processor takes a string document for the IRI of a document to load.
+        raise CaseSyntaxError(source, f"a JSON-LD case is a JSON object or array, not {type(document).__name__}")
     values = caselimits.count_json_values(document)
     if values > 4 * limits.max_triples:
         raise caselimits.too_many_triples(limits, source)

@@ -95,16 +95,19 @@ def to_graph(document: Any, base: str, max_triples: int, source: str) -> Graph:
         "contextResolver": _context_resolver(),
         "processingMode": "json-ld-1.1",
     }
+    if not isinstance(document, dict | list):
+        raise CaseSyntaxError(source, "a JSON-LD case is a JSON object or array")
     try:
         dataset = jsonld.to_rdf(document, options)
-    except jsonld.JsonLdError as exc:
+    except (jsonld.JsonLdError, RefusedContextError) as exc:
         refused = _refused(exc)
         if refused is not None:
             raise CaseSyntaxError(
                 source,
-                f"JSON-LD context {refused.url!r} is not loaded: only {JSONLD_CONTEXT_IRI!r} (the project's embedded "
-                "context) and inline contexts are accepted; nothing is ever fetched or opened",
+                f"JSON-LD context {refused.url!r} is not fetched or opened: only {JSONLD_CONTEXT_IRI!r} (the project's "
+                "embedded context) and inline contexts are accepted",
             ) from None
+        assert isinstance(exc, jsonld.JsonLdError)
         raise CaseSyntaxError(source, f"invalid JSON-LD: {_problem(exc)}") from None
     named = sorted(name for name, triples in dataset.items() if name != "@default" and triples)
     if named:
