@@ -275,6 +275,8 @@ def test_a_value_where_a_node_is_needed_is_refused() -> None:
         (replaced(TTL, "ip:painScore 7 ;", 'ip:painScore 7 ; <https://example.org/n> "a\\uD800b" ;'), TURTLE),
         (replaced(JSONLD_CASE, '"endDate": "2024-04-12"', '"endDate": "2024-04-12\\ud800"'), JSONLD),
         (TTL.replace("approved", "approved\ud800", 1), TURTLE),
+        ('{"@context": {"@import": "\\ud800"}}', JSONLD),
+        ('{"@context": {"\\udfff": "https://example.org/"}}', JSONLD),
     ],
 )
 def test_lone_surrogates_are_refused(text: str, fmt: str) -> None:

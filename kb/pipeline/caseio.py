@@ -158,6 +158,12 @@ def _parse_jsonld(text: str, source: str, limits: CaseLimits) -> Graph:
     if not isinstance(document, dict | list):
         # A JSON-LD processor takes a string document for the IRI of a document to load.
         raise CaseSyntaxError(source, f"a JSON-LD case is a JSON object or array, not {type(document).__name__}")
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON escapes such as \\ud800 decode to lone surrogates, which the JSON-LD processor cannot handle.
+        problem = "the case holds a lone surrogate escape (\\ud800-\\udfff); it is not Unicode text"
+        raise CaseSyntaxError(source, problem) from None
     values = caselimits.count_json_values(document)
     if values > 4 * limits.max_triples:
         raise caselimits.too_many_triples(limits, source)
