@@ -326,6 +326,12 @@ def test_the_refused_vocabulary_comes_from_the_ontology() -> None:
     assert IP.dateOfService not in marked
 
 
+def test_a_property_of_determinations_is_refused_even_unmarked() -> None:
+    """ip:coversCode has the domain ip:Determination: that alone makes it engine vocabulary."""
+    problems = form_problems(TTL + "\ncase:acute-approved ip:coversCode ip:CPT_64483 .\n")
+    assert any("ip:coversCode: determination vocabulary is written by the engine" in p for p in problems), problems
+
+
 def test_only_determination_graphs_are_listed_as_determinations(tmp_path: Path) -> None:
     """Even a case graph that got a determination past the checks is never listed or counted."""
     from rdflib import Graph
