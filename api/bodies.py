@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from api.problems import ProblemError
+from api.settings import Settings
+from kb.pipeline.caselimits import CaseLimits
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -21,3 +23,13 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def case_limits(settings: Settings) -> CaseLimits:
+    """The limits a case sent to the service must keep (see docs/api.md)."""
+    return CaseLimits(
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_case_depth,
+        max_triples=settings.max_case_triples,
+        max_list_length=settings.max_case_list_length,
+    )

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 5 * 1024 * 1024
     """Largest accepted request body; larger bodies get 413 without being parsed."""
+    max_case_triples: int = 10_000
+    """Most triples one case may hold; the parser stops at the first one past it."""
+    max_case_depth: int = 32
+    """Deepest nesting of brackets in a case: Turtle [ ] and ( ), JSON objects and arrays."""
+    max_case_list_length: int = 1_000
+    """Most items of one RDF list in a case."""
+    case_workers: int = Field(default=2, ge=1)
+    """Threads that parse, check, determine and store cases; this work never runs on the event loop."""
+    case_queue: int = Field(default=16, ge=0)
+    """Cases that may wait for a worker; past that the service answers 503 with Retry-After."""
     query_timeout_seconds: float = 10.0
     """Time limit of one SPARQL query; a longer query is stopped and answered with an error."""
     row_cap: int = 10_000

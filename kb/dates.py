@@ -7,6 +7,11 @@ import datetime as dt
 
 from rdflib import XSD, Literal
 
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2100
+"""Case dates must fall in these years (inclusive): calendar arithmetic on any date in this range,
+months or years either way, stays inside what ``datetime.date`` can hold."""
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` calendar months later (earlier when negative), clamped to month end."""

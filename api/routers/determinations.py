@@ -10,13 +10,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.bodies import media_type, read_limited
+from api.bodies import case_limits, media_type, read_limited
 from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import DETERMINATION_BODY, DETERMINATION_RESPONSES, rdf_doc
 from api.problems import ProblemError
 from api.sparql_results import negotiate
-from kb.pipeline.caseio import parse_case
+from api.workers import CaseWorkersDep
+from kb.pipeline.caseio import CaseLimits, parse_case
+from kb.pipeline.caselimits import json_nesting
 from kb.repository import DeterminationFilter, Repository, StoredDetermination
 
 router = APIRouter(tags=["determinations"])
@@ -48,21 +50,19 @@ def _respond(stored: StoredDetermination, repository: Repository, accept: str | 
     openapi_extra=DETERMINATION_BODY,
     responses=DETERMINATION_RESPONSES,
 )
-async def create_determination(request: Request, settings: SettingsDep, repository: RepositoryDep, _: WriteAccess) -> Response:
+async def create_determination(
+    request: Request, settings: SettingsDep, repository: RepositoryDep, workers: CaseWorkersDep, _: WriteAccess
+) -> Response:
     """Send the case as text/turtle or application/ld+json, or send application/json
     ``{"caseId": "<id of a stored case>"}``. Answers 201 with the determination and its Location."""
     kind = media_type(request)
     body = await read_limited(request, settings.max_body_bytes)
     if kind == "application/json":
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from exc
+        payload = _case_reference(body)
         case_id = payload.get("caseId") if isinstance(payload, dict) else None
         if not isinstance(case_id, str):
             raise ProblemError(422, "Invalid request", 'send {"caseId": "<id>"} or the case itself as Turtle / JSON-LD')
-        case = await run_in_threadpool(repository.load_case, case_id)
-        stored, _det = await run_in_threadpool(repository.determine_and_save, case, f"case {case_id}", case_id, False)
+        stored = await workers.run(_determine_stored, repository, case_id)
     else:
         fmt = RDF_BODY_FORMATS.get(kind)
         if fmt is None:
@@ -71,9 +71,39 @@ async def create_determination(request: Request, settings: SettingsDep, reposito
                 "Unsupported media type",
                 "send text/turtle, application/ld+json, or application/json with a caseId",
             )
-        case = parse_case(body, fmt, "request body", settings.max_body_bytes)
-        stored, _det = await run_in_threadpool(repository.determine_and_save, case, "request body")
+        stored = await workers.run(_determine_sent, repository, body, fmt, case_limits(settings))
     return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
+
+
+CASE_REFERENCE_MAX_BYTES = 4096
+
+
+def _case_reference(body: bytes) -> Any:
+    """The parsed ``{"caseId": ...}`` body: small and flat, so parsing it on the event loop costs nothing."""
+    if len(body) > CASE_REFERENCE_MAX_BYTES:
+        raise ProblemError(413, "Request body too large", f'a {{"caseId": ...}} body is at most {CASE_REFERENCE_MAX_BYTES} bytes')
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(400, "Malformed JSON", f"the body is not UTF-8 text (byte {exc.start})") from None
+    depth = json_nesting(text)
+    if depth > 1:
+        raise ProblemError(400, "Malformed JSON", f'send {{"caseId": "<id>"}}; this body nests {depth} deep')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from None
+
+
+def _determine_stored(repository: Repository, case_id: str) -> StoredDetermination:
+    case = repository.load_case(case_id)
+    return repository.determine_and_save(case, f"case {case_id}", case_id, False)[0]
+
+
+def _determine_sent(repository: Repository, body: bytes, fmt: str, limits: CaseLimits) -> StoredDetermination:
+    """Parse, check, determine and store (on a worker thread); nothing is stored unless it is decided."""
+    case = parse_case(body, fmt, "request body", limits=limits)
+    return repository.determine_and_save(case, "request body")[0]
 
 
 @router.get(

@@ -7,37 +7,55 @@ the property and what is wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
-from rdflib import OWL, RDF, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.dates import EARLIEST_YEAR, LATEST_YEAR
 from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
-from kb.namespaces import IP, SH
+from kb.namespaces import DET, IP, SH
 from kb.pipeline.validation import run_shacl
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)
 
 
+_SHORT_PREFIXES = (("ip:", str(IP)), ("xsd:", "http://www.w3.org/2001/XMLSchema#"))
+
+
 def short(node: Node) -> str:
     text = str(node)
-    if text.startswith(str(IP)):
-        return "ip:" + text[len(str(IP)) :]
+    for prefix, namespace in _SHORT_PREFIXES:
+        if text.startswith(namespace):
+            return prefix + text[len(namespace) :]
     return text
 
 
-def describe(graph: Graph, node: Node) -> str:
+def describe(graph: Graph, node: Node, max_hops: int = 8) -> str:
     """A name for a node that a requester can find in their case: its IRI, or for a blank node its
-    type and where it hangs (e.g. ``the ip:ProcedureRecord under case:p1 ip:hasProcedureRecord``)."""
-    if not isinstance(node, BNode):
-        return short(node)
-    kind = graph.value(node, RDF.type)
-    label = f"the {short(kind)}" if kind is not None else "a blank node"
-    parent = next(iter(graph.subject_predicates(node)), None)
-    if parent is not None:
-        label += f" under {describe(graph, parent[0])} {short(parent[1])}"
-    return label
+    type and where it hangs (e.g. ``the ip:ProcedureRecord under case:p1 ip:hasProcedureRecord``).
+    A chain of blank nodes is followed at most ``max_hops`` steps, and never round a cycle."""
+    steps: list[tuple[str, str]] = []  # (what the blank node is, the property it hangs from)
+    seen: set[Node] = set()
+    current: Node | None = node
+    while isinstance(current, BNode):
+        kind = graph.value(current, RDF.type)
+        what = f"the {short(kind)}" if kind is not None else "a blank node"
+        parent = next(iter(graph.subject_predicates(current)), None)
+        seen.add(current)
+        if parent is None or parent[0] in seen or len(seen) >= max_hops:
+            text = what
+            break
+        steps.append((what, short(parent[1])))
+        current = parent[0]
+    else:
+        text = short(current) if current is not None else "?"
+    for what, via in reversed(steps):
+        text = f"{what} under {text} {via}"
+    return text
 
 
 def check_case_form(case: Graph, knowledge: Knowledge, source: str) -> URIRef:
@@ -62,6 +80,9 @@ def check_case_form(case: Graph, knowledge: Knowledge, source: str) -> URIRef:
 def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     ont = knowledge.ontology
     derived = {s for s in ont.subjects(IP.derivedBy, None)}
+    engine = _engine_terms(ont)
+    literal_valued = set(ont.subjects(RDF.type, OWL.DatatypeProperty))
+    node_valued = set(ont.subjects(RDF.type, OWL.ObjectProperty))
     seen: set[Node] = set()
     for s, p, o in case:
         if str(p).startswith(str(SH)) or (p == RDF.type and str(o).startswith(str(SH))):
@@ -77,13 +98,62 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
                 seen.add(s)
                 yield f"case data must not make statements about ontology term {short(s)}"
             continue
+        if isinstance(s, URIRef) and str(s).startswith(str(DET)):
+            if s not in seen:
+                seen.add(s)
+                yield f"{s} is a determination IRI; the engine alone names determinations"
+            continue
+        if p == RDF.type and o in engine:
+            yield f"{describe(case, s)} is typed {short(o)}: a case cannot state determination records"
+            continue
+        if p in engine:
+            if p not in seen:
+                seen.add(p)
+                yield f"{describe(case, s)} {short(p)}: determination vocabulary is written by the engine, not by a case"
+            continue
         if str(p).startswith(str(IP)) and p not in seen:
             if p in derived:
                 seen.add(p)
                 yield f"{short(p)} is computed by the engine and must not be supplied in case data"
-            elif not any((p, RDF.type, t) in ont for t in _PROPERTY_TYPES):
+                continue
+            if not any((p, RDF.type, t) in ont for t in _PROPERTY_TYPES):
                 seen.add(p)
                 yield f"unknown property {short(p)}: it is not in the ontology"
+                continue
+        problem = _value_problem(p, o, literal_valued, node_valued)
+        if problem is not None:
+            yield f"{describe(case, s)} {short(p)}: {problem}"
+
+
+def _engine_terms(ont: Graph) -> set[Node]:
+    """The terms marked ip:recordedByEngine, every subclass of a marked class, and every property
+    whose domain is one of those classes (a property of determinations is never case data)."""
+    marked = set(ont.subjects(IP.recordedByEngine, Literal(True)))
+    result = set(marked)
+    for cls in marked:
+        result.update(sub for sub in ont.transitive_subjects(RDFS.subClassOf, cls) if sub is not None)
+    classes = {term for term in result if (term, RDF.type, OWL.Class) in ont}
+    result.update(prop for prop, domain in ont.subject_objects(RDFS.domain) if domain in classes)
+    return result
+
+
+def _value_problem(prop: Node, value: Node, literal_valued: set[Node], node_valued: set[Node]) -> str | None:
+    """What is wrong with one value, whatever its property: an ill-typed literal, a literal where the
+    ontology wants a node or the reverse, or a date outside the accepted years."""
+    if isinstance(value, Literal):
+        if prop in node_valued:
+            return f"must refer to a node (an IRI or a blank node), not the value {value!s}"
+        python = value.toPython()
+        if value.ill_typed or (isinstance(python, Decimal) and not python.is_finite()):
+            # rdflib reads "NaN"^^xsd:decimal as Decimal("NaN"); xsd:decimal has no such value.
+            return f"{str(value)!r} is not a valid {short(value.datatype) if value.datatype else 'value'}"
+        if isinstance(python, dt.date) and not EARLIEST_YEAR <= python.year <= LATEST_YEAR:
+            return f"the date {value!s} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}"
+        return None
+    if prop in literal_valued:
+        shown = "a blank node" if isinstance(value, BNode) else short(value)
+        return f"must be a value (a literal such as a date, number or text), not a node ({shown})"
+    return None
 
 
 def _shape_problems(case: Graph, knowledge: Knowledge) -> list[str]:
