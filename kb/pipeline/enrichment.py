@@ -30,16 +30,18 @@ from dataclasses import dataclass
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, covered_days, integer_literal, literal_date, whole_years
+from kb.dates import add_months, date_interval, date_literal, integer_literal, latest_day, literal_date, whole_years
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
+from kb.pipeline import relief, therapy
 from kb.pipeline.caseform import short
 from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
 from kb.pipeline.servicelines import LineSelection, ServiceLine, code_name, select_lines
 
 SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
 SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
+CHRONIC_PAIN_DAYS = 90  # NIA_CG_408 BACKGROUND: "Chronic pain is pain that continues or recurs ≥ 90 days."
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,32 @@ def purpose_family(purpose: Node | None) -> URIRef:
     if isinstance(purpose, URIRef):
         return SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)
     return SHARED_CODE_DEFAULT_GUIDELINE
+
+
+def kind_info(knowledge: Knowledge, kind: URIRef, region: Node | None) -> CptInfo | None:
+    """What a procedure record identified by kind only (ip:procedureKind, no code) tells: the guidelines
+    and regions of the primary codes that report the kind or a broader procedure class (a medial branch
+    block is reported with the facet joint injection or medial branch block codes). No code is invented:
+    the result's ``code`` is empty and its ``iri`` the kind. None when no code reports the kind."""
+    kinds = knowledge.classes_with_superclasses({kind})
+    codes = [
+        c
+        for c in knowledge.cpt_by_iri.values()
+        if c.procedure in kinds and not c.add_on and (not c.regions or region in c.regions)
+    ]
+    if not codes:
+        return None
+    techniques = {c.technique for c in codes}
+    return CptInfo(
+        iri=kind,
+        code="",
+        guidelines=frozenset(g for c in codes for g in c.guidelines),
+        region_group=None,
+        regions=frozenset(r for c in codes for r in c.regions),
+        add_on=False,
+        technique=techniques.pop() if len(techniques) == 1 else None,
+        procedure=kind,
+    )
 
 
 @dataclass(frozen=True)
@@ -213,22 +241,24 @@ class Enricher:
         return (node, IP.present, Literal(False)) in self.g or (node, IP.testPositive, Literal(False)) in self.g
 
     def procedures(self) -> list[ProcedureFact]:
+        """The patient's prior procedure records with a code, or with a kind (ip:procedureKind) when the
+        record names no code: the kind then stands for the codes that report it (kind_info)."""
         facts = []
         for node in self.g.objects(self.patient, IP.hasProcedureRecord):
             code = self.g.value(node, IP.cptCode)
             date = _date(self.g, node, IP.performedOn)
-            # A record with an excluded procedure's code (ip:ExcludedProcedureCode) is of no guideline's kind.
-            if not isinstance(code, URIRef) or date is None or code not in self.kb.cpt_by_iri:
+            if date is None:
                 continue
-            facts.append(
-                ProcedureFact(
-                    node,
-                    self.kb.cpt_by_iri[code],
-                    date,
-                    self.g.value(node, IP.spinalRegion),
-                    self.g.value(node, IP.purpose),
-                )
-            )
+            region = self.g.value(node, IP.spinalRegion)
+            if isinstance(code, URIRef):
+                # A record with an excluded procedure's code (ip:ExcludedProcedureCode) is of no guideline's kind.
+                info: CptInfo | None = self.kb.cpt_by_iri.get(code)
+            else:
+                kind = self.g.value(node, IP.procedureKind)
+                info = kind_info(self.kb, kind, region) if isinstance(kind, URIRef) else None
+            if info is None:
+                continue
+            facts.append(ProcedureFact(node, info, date, region, self.g.value(node, IP.purpose)))
         return sorted(facts, key=lambda f: (f.date, str(f.node)))
 
     def episode_events(self) -> list[tuple[dt.date, Node]]:
@@ -238,7 +268,9 @@ class Enricher:
             if date is not None and (surgery, IP.spinalRegion, self.region) in self.g:
                 events.append((date, surgery))
         for condition in self.g.objects(self.patient, IP.hasCondition):
-            date = _date(self.g, condition, IP.diagnosedOn)
+            # a diagnosis date known to the month or year counts from its last day: the new
+            # pathology certainly exists from then on
+            date = latest_day(self.g.value(condition, IP.diagnosedOn))
             if (
                 date is not None
                 and not self.absent(condition)
@@ -253,6 +285,7 @@ class Enricher:
         self._documented_negatives()
         self._pain()
         self._therapy()
+        relief.derive(self.g, sorted(self.g.objects(self.patient, IP.hasProcedureRecord), key=str))
         phase = self._episode()
         hook = GUIDELINE_HOOKS.get(self.guideline.iri)
         if hook is not None:
@@ -284,37 +317,53 @@ class Enricher:
         assessments.sort()
         if assessments:
             self.add(IP.latestPainAssessment, assessments[-1][2])
-        for _, _, node in reversed(assessments):
-            onset = _date(self.g, node, IP.painOnsetDate)
-            if onset is not None:
-                self.add(IP.currentPainOnset, Literal(onset, datatype=XSD.date))
-                self.add(IP.painDurationDays, _lit_int((self.dos - onset).days))
-                break
+        for assessed, _, node in reversed(assessments):
+            onset = self._onset_range(node, assessed)
+            if onset is None:
+                continue
+            earliest, latest = onset
+            if earliest is not None:
+                self.add(IP.painOnsetEarliest, date_literal(earliest))
+                self.add(IP.painDurationDaysMax, _lit_int((self.dos - earliest).days))
+            self.add(IP.painOnsetLatest, date_literal(latest))
+            self.add(IP.painDurationDaysMin, _lit_int((self.dos - latest).days))
+            if earliest == latest:
+                self.add(IP.currentPainOnset, date_literal(latest))
+                self.add(IP.painDurationDays, _lit_int((self.dos - latest).days))
+            break
         self.add(IP.refDate3MonthsBefore, Literal(self.ref3, datatype=XSD.date))
         self.add(IP.refDate6MonthsBefore, Literal(self.ref6, datatype=XSD.date))
         self.add(IP.refDate12MonthsBefore, Literal(self.ref12, datatype=XSD.date))
-        birth = _date(self.g, self.patient, IP.birthDate)
+        birth = date_interval(self.g.value(self.patient, IP.birthDate))
         if birth is not None:
-            self.add(IP.patientAgeYears, _lit_int(whole_years(birth, self.dos)))
+            self.add(IP.patientAgeYears, _lit_int(whole_years(birth.latest, self.dos)))
+            if not birth.exact:
+                self.add(IP.patientAgeYearsMax, _lit_int(whole_years(birth.earliest, self.dos)))
+
+    def _onset_range(self, assessment: Node, assessed: dt.date) -> tuple[dt.date | None, dt.date] | None:
+        """The earliest (None: unbounded) and latest day the pain of ``assessment`` may have begun.
+
+        From ip:painOnsetDate (a day, month or year), narrowed by a duration the assessment states
+        as a bound (ip:painDurationAtLeastMonths), or by ip:chronicPain true: "Chronic pain is pain
+        that continues or recurs ≥ 90 days" (NIA_CG_408 BACKGROUND), so the pain began at least 90
+        days before the assessment."""
+        interval = date_interval(self.g.value(assessment, IP.painOnsetDate))
+        earliest = interval.earliest if interval else None
+        bounds = [interval.latest] if interval else []
+        months = self.g.value(assessment, IP.painDurationAtLeastMonths)
+        if isinstance(months, Literal) and isinstance(months.toPython(), int):
+            bounds.append(add_months(assessed, -int(months.toPython())))
+        if (assessment, IP.chronicPain, Literal(True)) in self.g:
+            bounds.append(assessed - dt.timedelta(days=CHRONIC_PAIN_DAYS))
+        if not bounds:
+            return None
+        latest = min(bounds)
+        if earliest is not None and earliest > latest:
+            earliest = latest
+        return earliest, latest
 
     def _therapy(self) -> None:
-        failed: list[tuple[dt.date, dt.date]] = []
-        for episode in self.g.objects(self.patient, IP.hasTherapyEpisode):
-            start = _date(self.g, episode, IP.startDate)
-            if start is None or start > self.dos:
-                continue
-            end = _date(self.g, episode, IP.endDate) or self.dos
-            end = min(end, self.dos)
-            self.g.add((episode, IP.effectiveEndDate, Literal(end, datatype=XSD.date)))
-            if (episode, IP.targetsRegion, self.region) in self.g and (
-                episode,
-                IP.failedToRespond,
-                Literal(True),
-            ) in self.g:
-                failed.append((start, end))
-        self.add(IP.failedTherapyDays, _lit_int(covered_days(failed)))
-        window = [(max(s, self.ref6), e) for s, e in failed if e >= self.ref6]
-        self.add(IP.failedTherapyDaysLast6Months, _lit_int(covered_days(window)))
+        therapy.derive_generic(self)
 
     def _episode(self) -> URIRef:
         guideline = self.guideline.iri

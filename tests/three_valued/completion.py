@@ -168,10 +168,11 @@ def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node,
     if not isinstance(rng, URIRef):
         return ()
     xsd = str(NAMESPACES["xsd"])
-    if rng == URIRef(xsd + "date"):
+    if rng in (URIRef(xsd + "date"), IP.RecordedDate):  # a recorded date is completed to the day
         dates = _settings()["dates"]
         assert isinstance(dates, dict)
-        return tuple(_literal((dos - dt.timedelta(days=d)).isoformat(), rng) for d in dates["days_before"])
+        day = URIRef(xsd + "date")
+        return tuple(_literal((dos - dt.timedelta(days=d)).isoformat(), day) for d in dates["days_before"])
     if str(rng).startswith(xsd):
         by_type = _settings()["datatype"]
         assert isinstance(by_type, dict)
