@@ -50,9 +50,7 @@ class CriterionInfo:
             return self
         for other, number, section, title in self.statements:
             if other == guideline:
-                return dataclasses.replace(
-                    self, guideline=other, guideline_number=number, section=section, section_title=title
-                )
+                return dataclasses.replace(self, guideline=other, guideline_number=number, section=section, section_title=title)
         return self
 
 

@@ -13,9 +13,7 @@ from kb.knowledge import Knowledge
 from kb.namespaces import IP
 from kb.pipeline.caseio import JSONLD, MAX_CASE_BYTES, TURTLE, parse_case
 
-BASE = (Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(
-    encoding="utf-8"
-)
+BASE = (Path(__file__).resolve().parent.parent / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(encoding="utf-8")
 
 
 def mutate(old: str, new: str) -> str:
@@ -50,9 +48,7 @@ def test_unknown_cpt_code() -> None:
 def test_pain_score_of_11() -> None:
     problems = form_problems(mutate("ip:painScore 7", "ip:painScore 11"))
     assert any("ip:painScore must be one whole number from 0 to 10" in p and "11" in p for p in problems)
-    assert any(
-        p.startswith("the ip:PainAssessment under https://w3id.org/ipkg/case/acute-approved-patient") for p in problems
-    )
+    assert any(p.startswith("the ip:PainAssessment under https://w3id.org/ipkg/case/acute-approved-patient") for p in problems)
 
 
 def test_pain_score_of_wrong_type() -> None:
@@ -213,3 +209,22 @@ case:acute-approved-patient ip:hasProcedureRecord [ a ip:ProcedureRecord ;
 def test_truncated_turtle_is_a_syntax_error(text: str) -> None:
     with pytest.raises(CaseSyntaxError):
         parse_case(text, TURTLE, "case.ttl")
+
+
+def test_dates_known_to_the_month_or_year_are_accepted() -> None:
+    text = mutate('ip:birthDate "1975-03-02"^^xsd:date', 'ip:birthDate "1975"^^xsd:gYear')
+    text = text.replace('ip:startDate "2024-04-22"^^xsd:date', 'ip:startDate "2024-04"^^xsd:gYearMonth', 1)
+    text = text.replace('ip:painOnsetDate "2024-04-20"^^xsd:date', 'ip:painOnsetDate "2024-04"^^xsd:gYearMonth', 1)
+    assert determine_text(text, TURTLE, "case.ttl").outcome == "approved"
+
+
+def test_partial_dates_out_of_order_are_rejected() -> None:
+    problems = form_problems(mutate('ip:startDate "2024-04-22"^^xsd:date', 'ip:startDate "2024-06"^^xsd:gYearMonth'))
+    assert any("ends (ip:endDate) before it starts" in p for p in problems)
+    problems = form_problems(mutate('ip:painOnsetDate "2024-04-20"^^xsd:date', 'ip:painOnsetDate "2024-07"^^xsd:gYearMonth'))
+    assert any("ip:painOnsetDate" in p and "after the assessment date" in p for p in problems)
+
+
+def test_date_of_service_must_be_a_full_date() -> None:
+    problems = form_problems(mutate('"2024-06-10"^^xsd:date', '"2024-06"^^xsd:gYearMonth'))
+    assert any("ip:dateOfService" in p for p in problems)

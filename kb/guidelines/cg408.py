@@ -10,19 +10,19 @@ of NIA_CG_408 use the generic episode and phases (``ip:initialPhaseMaxInjections
   pathways, never the epidural injection phases.
 - ``ip:failedStandardTherapyDays`` -- CG408-TS-THERAPY: "Failure to respond to a minimum of 12 weeks
   of standard therapies (e.g., oral medications, physical therapy, etc.)": the days covered by failed
-  therapy episodes of any modality and region, each day counted once (the shape applies the 84).
+  therapy episodes of any modality and region, each day counted once (the shape applies the 84), and
+  ``ip:possibleFailedStandardTherapyDays``, the same with unrecorded responses and dates at their most
+  favourable (kb/pipeline/therapy.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from rdflib import XSD, Literal, URIRef
 
-from kb.dates import covered_days
-from kb.guidelines.facet import node_date
 from kb.namespaces import IP
+from kb.pipeline import therapy
 from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
@@ -33,12 +33,8 @@ if TYPE_CHECKING:
 def derive(e: Enricher) -> URIRef | None:
     if e.g.value(e.request, IP.purpose) != IP.IntrathecalPumpTrial:
         return None
-    failed: list[tuple[dt.date, dt.date]] = []
-    for episode in e.g.objects(e.patient, IP.hasTherapyEpisode):
-        start = node_date(e.g, episode, IP.startDate)
-        if start is None or start > e.dos or (episode, IP.failedToRespond, Literal(True)) not in e.g:
-            continue
-        end = min(node_date(e.g, episode, IP.endDate) or e.dos, e.dos)
-        failed.append((start, end))
-    e.add(IP.failedStandardTherapyDays, Literal(covered_days(failed), datatype=XSD.integer))
+    documented = therapy.therapy_days(e, documented=True)
+    possible = therapy.therapy_days(e, documented=False)
+    e.add(IP.failedStandardTherapyDays, Literal(documented, datatype=XSD.integer))
+    e.add(IP.possibleFailedStandardTherapyDays, Literal(possible, datatype=XSD.integer))
     return IP.IntraspinalDrugTrialPhase

@@ -32,6 +32,7 @@ from rdflib.term import Node
 from kb.dates import covered_days, integer_literal, literal_date
 from kb.errors import CaseFormError
 from kb.namespaces import IP
+from kb.pipeline import therapy
 from kb.pipeline.caseform import short
 
 if TYPE_CHECKING:
@@ -86,15 +87,9 @@ def latest_psychological_assessment(enricher: Enricher) -> None:
 
 
 def failed_therapy_days_any_region(enricher: Enricher) -> int:
-    """Days of failed conservative therapy of any region and modality, each day counted once."""
-    failed: list[tuple[dt.date, dt.date]] = []
-    for episode in enricher.g.objects(enricher.patient, IP.hasTherapyEpisode):
-        start = node_date(enricher, episode, IP.startDate)
-        if start is None or start > enricher.dos or enricher.g.value(episode, IP.failedToRespond) != Literal(True):
-            continue
-        end = min(node_date(enricher, episode, IP.endDate) or enricher.dos, enricher.dos)
-        failed.append((start, end))
-    return covered_days(failed)
+    """Days of documented failed conservative therapy of any region and modality, each day counted once
+    (kb.pipeline.therapy.therapy_days; a documented absent episode or an unknown start never counts)."""
+    return therapy.therapy_days(enricher, documented=True)
 
 
 def medication_days(enricher: Enricher, classes: set[URIRef], routes: set[URIRef] | None = None) -> int:

@@ -238,9 +238,7 @@ def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowled
     request = enriched.request
     request_types = set(enriched.graph.objects(request, RDF.type))
     # A criterion shared by several guidelines is cited with the reviewing guideline's own section.
-    applicable = [
-        c.cited_for(enriched.guideline.iri) for c in knowledge.criteria.values() if c.target_classes & request_types
-    ]
+    applicable = [c.cited_for(enriched.guideline.iri) for c in knowledge.criteria.values() if c.target_classes & request_types]
     found = _collect(report, request, knowledge)
     results = {c.iri: _criterion_result(c, found.get(c.iri, [])) for c in applicable}
     ordered = sorted(results.values(), key=lambda r: r.criterion.id)

@@ -30,15 +30,17 @@ from dataclasses import dataclass
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, covered_days, integer_literal, literal_date, whole_years
+from kb.dates import add_months, date_interval, date_literal, integer_literal, literal_date, whole_years
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
+from kb.pipeline import therapy
 from kb.pipeline.caseform import short
 from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
 
 SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
 SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
+CHRONIC_PAIN_DAYS = 90  # NIA_CG_408 BACKGROUND: "Chronic pain is pain that continues or recurs ≥ 90 days."
 
 
 @dataclass(frozen=True)
@@ -247,37 +249,53 @@ class Enricher:
         assessments.sort()
         if assessments:
             self.add(IP.latestPainAssessment, assessments[-1][2])
-        for _, _, node in reversed(assessments):
-            onset = _date(self.g, node, IP.painOnsetDate)
-            if onset is not None:
-                self.add(IP.currentPainOnset, Literal(onset, datatype=XSD.date))
-                self.add(IP.painDurationDays, _lit_int((self.dos - onset).days))
-                break
+        for assessed, _, node in reversed(assessments):
+            onset = self._onset_range(node, assessed)
+            if onset is None:
+                continue
+            earliest, latest = onset
+            if earliest is not None:
+                self.add(IP.painOnsetEarliest, date_literal(earliest))
+                self.add(IP.painDurationDaysMax, _lit_int((self.dos - earliest).days))
+            self.add(IP.painOnsetLatest, date_literal(latest))
+            self.add(IP.painDurationDaysMin, _lit_int((self.dos - latest).days))
+            if earliest == latest:
+                self.add(IP.currentPainOnset, date_literal(latest))
+                self.add(IP.painDurationDays, _lit_int((self.dos - latest).days))
+            break
         self.add(IP.refDate3MonthsBefore, Literal(self.ref3, datatype=XSD.date))
         self.add(IP.refDate6MonthsBefore, Literal(self.ref6, datatype=XSD.date))
         self.add(IP.refDate12MonthsBefore, Literal(self.ref12, datatype=XSD.date))
-        birth = _date(self.g, self.patient, IP.birthDate)
+        birth = date_interval(self.g.value(self.patient, IP.birthDate))
         if birth is not None:
-            self.add(IP.patientAgeYears, _lit_int(whole_years(birth, self.dos)))
+            self.add(IP.patientAgeYears, _lit_int(whole_years(birth.latest, self.dos)))
+            if not birth.exact:
+                self.add(IP.patientAgeYearsMax, _lit_int(whole_years(birth.earliest, self.dos)))
+
+    def _onset_range(self, assessment: Node, assessed: dt.date) -> tuple[dt.date | None, dt.date] | None:
+        """The earliest (None: unbounded) and latest day the pain of ``assessment`` may have begun.
+
+        From ip:painOnsetDate (a day, month or year), narrowed by a duration the assessment states
+        as a bound (ip:painDurationAtLeastMonths), or by ip:chronicPain true: "Chronic pain is pain
+        that continues or recurs ≥ 90 days" (NIA_CG_408 BACKGROUND), so the pain began at least 90
+        days before the assessment."""
+        interval = date_interval(self.g.value(assessment, IP.painOnsetDate))
+        earliest = interval.earliest if interval else None
+        bounds = [interval.latest] if interval else []
+        months = self.g.value(assessment, IP.painDurationAtLeastMonths)
+        if isinstance(months, Literal) and isinstance(months.toPython(), int):
+            bounds.append(add_months(assessed, -int(months.toPython())))
+        if (assessment, IP.chronicPain, Literal(True)) in self.g:
+            bounds.append(assessed - dt.timedelta(days=CHRONIC_PAIN_DAYS))
+        if not bounds:
+            return None
+        latest = min(bounds)
+        if earliest is not None and earliest > latest:
+            earliest = latest
+        return earliest, latest
 
     def _therapy(self) -> None:
-        failed: list[tuple[dt.date, dt.date]] = []
-        for episode in self.g.objects(self.patient, IP.hasTherapyEpisode):
-            start = _date(self.g, episode, IP.startDate)
-            if start is None or start > self.dos:
-                continue
-            end = _date(self.g, episode, IP.endDate) or self.dos
-            end = min(end, self.dos)
-            self.g.add((episode, IP.effectiveEndDate, Literal(end, datatype=XSD.date)))
-            if (episode, IP.targetsRegion, self.region) in self.g and (
-                episode,
-                IP.failedToRespond,
-                Literal(True),
-            ) in self.g:
-                failed.append((start, end))
-        self.add(IP.failedTherapyDays, _lit_int(covered_days(failed)))
-        window = [(max(s, self.ref6), e) for s, e in failed if e >= self.ref6]
-        self.add(IP.failedTherapyDaysLast6Months, _lit_int(covered_days(window)))
+        therapy.derive_generic(self)
 
     def _episode(self) -> URIRef:
         guideline = self.guideline.iri

@@ -57,9 +57,7 @@ def _shapes_graph(shapes: Graph) -> ShapesGraph:
     return _SHAPES_GRAPHS[key]
 
 
-def run_shacl(
-    data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: list[URIRef] | None = None
-) -> tuple[bool, Graph]:
+def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: list[URIRef] | None = None) -> tuple[bool, Graph]:
     """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes.
 
     ``only_shapes`` restricts validation to those shapes (pySHACL's ``use_shapes``); their targets
