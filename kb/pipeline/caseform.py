@@ -116,6 +116,9 @@ def _reference_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
         if info is None:
             where = describe(case, subject)
             yield f"{where} ip:cptCode: unknown CPT code {short(code)}; the guidelines list no such code"
+    for subject, kind in case.subject_objects(IP.procedureKind):
+        if not isinstance(kind, URIRef) or IP.Procedure not in knowledge.classes_with_superclasses({kind}) - {kind}:
+            yield f"{describe(case, subject)} ip:procedureKind: unknown procedure class {short(kind)} (e.g. ip:MedialBranchBlock)"
     for subject, value in case.subject_objects(IP.conditionType):
         if not known(value, IP.ConditionType):
             yield f"{describe(case, subject)} ip:conditionType: unknown condition type {short(value)}"

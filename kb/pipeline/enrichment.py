@@ -34,7 +34,7 @@ from kb.dates import add_months, date_interval, date_literal, integer_literal, l
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
-from kb.pipeline import therapy
+from kb.pipeline import relief, therapy
 from kb.pipeline.caseform import short
 from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
 
@@ -71,6 +71,32 @@ def purpose_family(purpose: Node | None) -> URIRef:
     if isinstance(purpose, URIRef):
         return SHARED_CODE_PURPOSE_GUIDELINE.get(purpose, SHARED_CODE_DEFAULT_GUIDELINE)
     return SHARED_CODE_DEFAULT_GUIDELINE
+
+
+def kind_info(knowledge: Knowledge, kind: URIRef, region: Node | None) -> CptInfo | None:
+    """What a procedure record identified by kind only (ip:procedureKind, no code) tells: the guidelines
+    and regions of the primary codes that report the kind or a broader procedure class (a medial branch
+    block is reported with the facet joint injection or medial branch block codes). No code is invented:
+    the result's ``code`` is empty and its ``iri`` the kind. None when no code reports the kind."""
+    kinds = knowledge.classes_with_superclasses({kind})
+    codes = [
+        c
+        for c in knowledge.cpt_by_iri.values()
+        if c.procedure in kinds and not c.add_on and (not c.regions or region in c.regions)
+    ]
+    if not codes:
+        return None
+    techniques = {c.technique for c in codes}
+    return CptInfo(
+        iri=kind,
+        code="",
+        guidelines=frozenset(g for c in codes for g in c.guidelines),
+        region_group=None,
+        regions=frozenset(r for c in codes for r in c.regions),
+        add_on=False,
+        technique=techniques.pop() if len(techniques) == 1 else None,
+        procedure=kind,
+    )
 
 
 @dataclass(frozen=True)
@@ -174,21 +200,23 @@ class Enricher:
         return (node, IP.present, Literal(False)) in self.g or (node, IP.testPositive, Literal(False)) in self.g
 
     def procedures(self) -> list[ProcedureFact]:
+        """The patient's prior procedure records with a code, or with a kind (ip:procedureKind) when the
+        record names no code: the kind then stands for the codes that report it (kind_info)."""
         facts = []
         for node in self.g.objects(self.patient, IP.hasProcedureRecord):
             code = self.g.value(node, IP.cptCode)
             date = _date(self.g, node, IP.performedOn)
-            if not isinstance(code, URIRef) or date is None:
+            if date is None:
                 continue
-            facts.append(
-                ProcedureFact(
-                    node,
-                    self.kb.cpt_by_iri[code],
-                    date,
-                    self.g.value(node, IP.spinalRegion),
-                    self.g.value(node, IP.purpose),
-                )
-            )
+            region = self.g.value(node, IP.spinalRegion)
+            if isinstance(code, URIRef):
+                info: CptInfo | None = self.kb.cpt_by_iri[code]
+            else:
+                kind = self.g.value(node, IP.procedureKind)
+                info = kind_info(self.kb, kind, region) if isinstance(kind, URIRef) else None
+            if info is None:
+                continue
+            facts.append(ProcedureFact(node, info, date, region, self.g.value(node, IP.purpose)))
         return sorted(facts, key=lambda f: (f.date, str(f.node)))
 
     def episode_events(self) -> list[tuple[dt.date, Node]]:
@@ -213,6 +241,7 @@ class Enricher:
         self._documented_negatives()
         self._pain()
         self._therapy()
+        relief.derive(self.g, sorted(self.g.objects(self.patient, IP.hasProcedureRecord), key=str))
         phase = self._episode()
         hook = GUIDELINE_HOOKS.get(self.guideline.iri)
         if hook is not None:
