@@ -48,6 +48,7 @@ from rdflib.term import Node
 from kb.errors import UnsupportedRequestError
 from kb.guidelines import devices
 from kb.namespaces import IP
+from kb.pipeline import therapy
 from kb.pipeline.hooks import guideline_hook
 
 if TYPE_CHECKING:
@@ -110,8 +111,7 @@ def derive(enricher: Enricher) -> URIRef | None:
             "ip:requestedProcedure ip:InfusionPumpReplacement when the removal is part of replacing the system",
         )
     kind = devices.reviewed_procedure(enricher, KINDS_BY_CODE, _choose)
-    standard = devices.failed_therapy_days_any_region(enricher)
-    enricher.add(IP.failedStandardTherapyDays, devices.integer(standard))
+    therapy.derive_standard_therapy(enricher)  # CG408-TS-THERAPY, cited by NIA_CG_310
     devices.latest_psychological_assessment(enricher)
 
     days = devices.medication_days(enricher, {IP.OpioidPainMedication}, OPIOID_ROUTES)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import XSD, Literal, URIRef
+from rdflib import URIRef
 
 from kb.namespaces import IP
 from kb.pipeline import therapy
@@ -33,8 +33,5 @@ if TYPE_CHECKING:
 def derive(e: Enricher) -> URIRef | None:
     if e.g.value(e.request, IP.purpose) != IP.IntrathecalPumpTrial:
         return None
-    documented = therapy.therapy_days(e, documented=True)
-    possible = therapy.therapy_days(e, documented=False)
-    e.add(IP.failedStandardTherapyDays, Literal(documented, datatype=XSD.integer))
-    e.add(IP.possibleFailedStandardTherapyDays, Literal(possible, datatype=XSD.integer))
+    therapy.derive_standard_therapy(e)
     return IP.IntraspinalDrugTrialPhase

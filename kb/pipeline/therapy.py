@@ -194,7 +194,7 @@ def hep_counts(enricher: Enricher, episode: TherapyEpisode, *, documented: bool)
     return prescription != Literal(False) and not (nonmedical and not completed)
 
 
-def active_component(enricher: Enricher, *, region: Node | None, window_start: dt.date, documented: bool) -> bool:
+def active_component(enricher: Enricher, *, region: Node | None, window_start: dt.date | None, documented: bool) -> bool:
     """Whether a failed active episode (physical therapy, chiropractic care, a counting HEP ...)
     targeting the region falls (documented) or may fall (possible) within the window."""
     floor = floor_date(enricher)
@@ -249,14 +249,27 @@ def derive_generic(enricher: Enricher) -> None:
         IP.possibleActiveFailedTherapy,
         Literal(active_component(enricher, region=region, window_start=ref6, documented=False)),
     )
+    for prop, documented in ((IP.documentedActiveFailedTherapyAnyTime, True), (IP.possibleActiveFailedTherapyAnyTime, False)):
+        enricher.add(prop, Literal(active_component(enricher, region=region, window_start=None, documented=documented)))
     enricher.add(IP.ongoingTherapyDocumented, Literal(ongoing_at_service(enricher, documented=True)))
     enricher.add(IP.possibleOngoingTherapy, Literal(ongoing_at_service(enricher, documented=False)))
+
+
+def derive_standard_therapy(enricher: Enricher) -> None:
+    """Write the facts of "failure to respond to a minimum of 12 weeks of standard therapies"
+    (CG408-TS-THERAPY, also cited by NIA_CG_310): failed therapy of any region and modality, documented
+    and possible, and the episodes whose unrecorded facts could change it."""
+    enricher.add(IP.failedStandardTherapyDays, integer_literal(therapy_days(enricher, documented=True)))
+    enricher.add(IP.possibleFailedStandardTherapyDays, integer_literal(therapy_days(enricher, documented=False)))
+    for episode in unknown_episodes(enricher):
+        enricher.add(IP.unknownStandardTherapyEpisode, episode.node)
 
 
 __all__ = [
     "TherapyEpisode",
     "active_component",
     "derive_generic",
+    "derive_standard_therapy",
     "episodes",
     "therapy_days",
     "unknown_episodes",
