@@ -94,3 +94,22 @@ def test_non_spinal_surgery_and_condition_side_are_accepted_and_checked(knowledg
     with pytest.raises(CaseFormError) as info:
         check_case_form(Graph().parse(data=text, format="turtle"), knowledge, "test")
     assert "ip:spinalLevel must be a level" in str(info.value) and "ip:side must be one of" in str(info.value)
+
+
+def test_a_new_pathology_known_to_the_month_starts_a_new_episode(knowledge: Knowledge) -> None:
+    text = """
+@prefix ip:   <https://w3id.org/ipkg/ontology#> .
+@prefix case: <https://w3id.org/ipkg/case/> .
+@prefix xsd:  <http://www.w3.org/2001/XMLSchema#> .
+case:r a ip:PriorAuthorizationRequest ; ip:forPatient case:p ; ip:cptCode ip:CPT_64483 ;
+    ip:dateOfService "2024-06-10"^^xsd:date ; ip:spinalRegion ip:Lumbar ; ip:memberState "TX" .
+case:p a ip:Patient ;
+    ip:hasProcedureRecord [ a ip:ProcedureRecord ; ip:cptCode ip:CPT_64483 ; ip:spinalRegion ip:Lumbar ;
+        ip:performedOn "2024-04-01"^^xsd:date ] ;
+    ip:hasCondition case:hnp .
+case:hnp a ip:Condition ; ip:conditionType ip:SpinalStenosis ; ip:spinalRegion ip:Lumbar ;
+    ip:newPathology true ; ip:diagnosedOn "2024-05"^^xsd:gYearMonth .
+"""
+    g = _enriched(knowledge, text)
+    assert g.value(URIRef(C + "r"), IP.newEpisodeStartedBy) == URIRef(C + "hnp")
+    assert g.value(URIRef(C + "r"), IP.reviewPhase) == IP.InitialPhase

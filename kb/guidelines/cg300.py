@@ -34,5 +34,6 @@ def washington_applies(e: Enricher) -> bool:
         kind = e.g.value(condition, IP.conditionType)
         if isinstance(kind, URIRef) and IP.SystemicInflammatoryDisease in e.kb.individual_types.get(kind, ()):
             return False
-    onset = e.g.value(e.request, IP.currentPainOnset)
-    return not (isinstance(onset, Literal) and onset.toPython() > e.ref3)
+    # chronic unless the pain certainly began less than 3 months before the date of service
+    earliest = e.g.value(e.request, IP.painOnsetEarliest)
+    return not (isinstance(earliest, Literal) and earliest.toPython() > e.ref3)

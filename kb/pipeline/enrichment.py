@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, date_interval, date_literal, integer_literal, literal_date, whole_years
+from kb.dates import add_months, date_interval, date_literal, integer_literal, latest_day, literal_date, whole_years
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
 from kb.namespaces import IP
@@ -226,7 +226,9 @@ class Enricher:
             if date is not None and (surgery, IP.spinalRegion, self.region) in self.g:
                 events.append((date, surgery))
         for condition in self.g.objects(self.patient, IP.hasCondition):
-            date = _date(self.g, condition, IP.diagnosedOn)
+            # a diagnosis date known to the month or year counts from its last day: the new
+            # pathology certainly exists from then on
+            date = latest_day(self.g.value(condition, IP.diagnosedOn))
             if (
                 date is not None
                 and not self.absent(condition)
