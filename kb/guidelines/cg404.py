@@ -12,8 +12,10 @@ so this hook replaces the generic repeat phase by ``ip:RepeatForPainPhase`` or
 - ``ip:sympatheticBlockIndication`` - what the episode treats, which decides the repeat rules and
   the yearly limit ("For acute pain, no more than 6 ...", "For chronic pain, no more than 4 ...",
   CG404-F-ACUTE, CG404-F-CHRONIC, CG404-F-PTSD): the claimed indication; else PTSD for a stellate
-  ganglion block when PTSD is documented and no pain onset is; else acute or chronic from the pain
-  duration at the episode's first block (< 3 calendar months: acute).
+  ganglion block when PTSD is documented (not recorded absent) and no pain onset is; else acute or
+  chronic from the pain duration at the episode's first block (< 3 calendar months: acute), read
+  from the onset range (``ip:painOnsetEarliest`` / ``ip:painOnsetLatest``: a month, a year, or
+  "chronic"); none when the range does not decide.
 - ``ip:failedTherapyDaysAnyRegion`` / ``ip:possibleFailedTherapyDaysAnyRegion`` - "Failure to respond
   to non-operative conservative therapy for a minimum of 2 weeks" (CG404-CT2W): failed episodes of any
   region, each day counted once; the possible value counts the episodes whose response is not
@@ -143,12 +145,18 @@ def _indication(enricher: Enricher, episode_start: dt.date) -> URIRef | None:
     claimed = g.value(enricher.request, IP.claimedIndication)
     if isinstance(claimed, URIRef) and claimed in CLAIMED_INDICATION:
         return CLAIMED_INDICATION[claimed]
-    onset = _date(g.value(enricher.request, IP.currentPainOnset))
-    if onset is None:
+    earliest = _date(g.value(enricher.request, IP.painOnsetEarliest))
+    latest = _date(g.value(enricher.request, IP.painOnsetLatest))
+    if latest is None:
         if enricher.cpt.procedure == IP.StellateGanglionBlock and _has_ptsd(enricher):
             return IP.PTSDTreatment
         return None
-    return IP.AcutePainTreatment if onset > add_months(episode_start, -3) else IP.ChronicPainTreatment
+    reference = add_months(episode_start, -3)
+    if latest <= reference:
+        return IP.ChronicPainTreatment
+    if earliest is not None and earliest > reference:
+        return IP.AcutePainTreatment
+    return None  # an onset known only to the month or year that straddles the 3 months
 
 
 def _has_ptsd(enricher: Enricher) -> bool:
