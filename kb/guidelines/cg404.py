@@ -96,8 +96,6 @@ def derive(enricher: Enricher) -> URIRef | None:
         enricher.add(IP.countInFirst12WeeksWithRequest, _int(int(count.toPython())))
 
     indication = _indication(enricher, start)
-    if indication is not None:
-        enricher.add(IP.sympatheticBlockIndication, indication)
 
     _signs(enricher)
 
@@ -141,22 +139,26 @@ def _signs(enricher: Enricher) -> None:
 
 
 def _indication(enricher: Enricher, episode_start: dt.date) -> URIRef | None:
+    """Derive ``ip:sympatheticBlockIndication`` (none when it cannot be told) and return it."""
     g = enricher.g
+    indication: URIRef | None = None
     claimed = g.value(enricher.request, IP.claimedIndication)
-    if isinstance(claimed, URIRef) and claimed in CLAIMED_INDICATION:
-        return CLAIMED_INDICATION[claimed]
     earliest = _date(g.value(enricher.request, IP.painOnsetEarliest))
     latest = _date(g.value(enricher.request, IP.painOnsetLatest))
-    if latest is None:
-        if enricher.cpt.procedure == IP.StellateGanglionBlock and _has_ptsd(enricher):
-            return IP.PTSDTreatment
-        return None
     reference = add_months(episode_start, -3)
-    if latest <= reference:
-        return IP.ChronicPainTreatment
-    if earliest is not None and earliest > reference:
-        return IP.AcutePainTreatment
-    return None  # an onset known only to the month or year that straddles the 3 months
+    if isinstance(claimed, URIRef) and claimed in CLAIMED_INDICATION:
+        indication = CLAIMED_INDICATION[claimed]
+    elif latest is None:
+        if enricher.cpt.procedure == IP.StellateGanglionBlock and _has_ptsd(enricher):
+            indication = IP.PTSDTreatment
+    elif latest <= reference:
+        indication = IP.ChronicPainTreatment
+    elif earliest is not None and earliest > reference:
+        indication = IP.AcutePainTreatment
+    # else: an onset known only to the month or year that straddles the 3 months
+    if indication is not None:
+        enricher.add(IP.sympatheticBlockIndication, indication)
+    return indication
 
 
 def _has_ptsd(enricher: Enricher) -> bool:
