@@ -32,8 +32,8 @@ so this hook replaces the generic repeat phase by ``ip:RepeatForPainPhase`` or
   recorded findings count as (``ip:countsAsSign``); sub-items of one sign count once; a finding
   recorded as absent (``ip:present false``, ``ip:testPositive false``) never counts.
 - ``ip:extremityPainSignAbsent`` - the signs recorded as absent and not present: the sign's own
-  finding type recorded absent ("trophic changes: none"), or every sub-item the guideline lists under
-  it recorded absent.
+  finding type recorded absent ("trophic changes: none"); the sub-items are examples ("including"),
+  so recording them absent leaves the sign undocumented.
 - ``ip:extremityPainSignUndocumented`` / ``ip:extremityPainSignUndocumentedCount`` - the signs
   neither present nor recorded absent: the at-least-THREE count is not met when present +
   undocumented < 3, met when present >= 3 (docs/architecture.md, "The three-valued rule").
@@ -121,11 +121,9 @@ def _signs(enricher: Enricher) -> None:
                 absent_types.add(kind)
             continue
         present.update(s for s in ontology.objects(kind, IP.countsAsSign) if isinstance(s, URIRef))
-    absent = set()
-    for sign in every_sign - present:
-        items = {t for t in ontology.subjects(IP.countsAsSign, sign) if t != sign}
-        if sign in absent_types or (items and items <= absent_types):
-            absent.add(sign)
+    # A sign is absent only by its own record ("trophic changes: none"): its sub-items are examples
+    # ("including"), so their absence leaves other forms of the sign possible.
+    absent = {sign for sign in every_sign - present if sign in absent_types}
     undocumented = every_sign - present - absent
     for prop, signs in (
         (IP.extremityPainSign, present),
