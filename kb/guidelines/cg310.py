@@ -28,12 +28,15 @@ A pump is on record when a prior procedure record has a pump code (62360-62362) 
 ``ip:performedProcedure`` of insertion or replacement. It adds, with properties the ontology marks
 with ``ip:derivedBy`` (ontology/devices.ttl, ontology/nia-cg-310.ttl, ontology/nia-cg-408.ttl):
 
-- ``ip:failedStandardTherapyDays`` - "Failure to respond to a minimum of 12 weeks of standard
-  therapies" (CG408-TS-THERAPY, printed in the spasticity trial and permanent pathways).
+- ``ip:failedStandardTherapyDays`` / ``ip:possibleFailedStandardTherapyDays`` - "Failure to respond to
+  a minimum of 12 weeks of standard therapies" (CG408-TS-THERAPY, printed in the spasticity trial and
+  permanent pathways): documented and possible days, as NIA_CG_408 derives them
+  (``kb.pipeline.therapy.derive_standard_therapy``).
 - ``ip:latestPsychologicalAssessment`` - "a completed psychological assessment prior to permanent
   pump insertion" (CG310-PSYCH).
-- ``ip:oralTransdermalOpioidDays`` - "At least 12 weeks of oral or transdermal opiate pain
-  medications" (CG310-PP-OPIOID12W).
+- ``ip:oralTransdermalOpioidDays`` / ``ip:possibleOralTransdermalOpioidDays`` - "At least 12 weeks of
+  oral or transdermal opiate pain medications" (CG310-PP-OPIOID12W): the possible value also counts
+  the opiate courses whose route is not recorded (below 84, not met whatever the routes).
 - ``ip:lastOpioidTrial`` / ``ip:lastAntispasmodicTrial`` - "a successful trial of intraspinal ...
   opioid / antispasmodic medication" (CG310-PP-TRIAL, CG310-PS-TRIAL).
 """
@@ -117,6 +120,8 @@ def derive(enricher: Enricher) -> URIRef | None:
 
     days = devices.medication_days(enricher, {IP.OpioidPainMedication}, OPIOID_ROUTES)
     enricher.add(IP.oralTransdermalOpioidDays, devices.integer(days))
+    possible = devices.medication_days(enricher, {IP.OpioidPainMedication}, OPIOID_ROUTES, possible=True)
+    enricher.add(IP.possibleOralTransdermalOpioidDays, devices.integer(possible))
     trials = ((IP.OpioidPainMedication, IP.lastOpioidTrial), (IP.AntispasmodicMedication, IP.lastAntispasmodicTrial))
     for medication, prop in trials:
         trial = devices.last_record(enricher, _is_trial_with(enricher, medication))

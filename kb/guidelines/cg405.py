@@ -24,8 +24,10 @@ ip:SpinalCordStimulatorPermanentImplantation, ip:SpinalCordStimulatorRevisionOrR
 the code can report it, and the case is refused otherwise. It adds, with properties the ontology marks
 with ``ip:derivedBy`` (ontology/devices.ttl, ontology/nia-cg-405.ttl):
 
-- ``ip:failedTherapyDaysAnyRegion`` - "Failure to respond to non-operative conservative therapy* for
-  a minimum of 6 months" (CG405-CT6M): failed episodes of any region, each day counted once.
+- ``ip:failedTherapyDaysAnyRegion`` / ``ip:possibleFailedTherapyDaysAnyRegion`` - "Failure to respond
+  to non-operative conservative therapy* for a minimum of 6 months" (CG405-CT6M): failed episodes of
+  any region, each day counted once; the possible value also counts the episodes whose response is
+  not recorded (the most the documented therapy can give: below 180, not met whatever the responses).
 - ``ip:latestPsychologicalAssessment`` - "A completed psychological assessment that documents the
   following" (CG405-PSYCH).
 - ``ip:lastStimulatorTrial`` - "Documentation of a successful trial of the temporary SCS device"
@@ -76,6 +78,8 @@ def derive(enricher: Enricher) -> URIRef | None:
     kind = devices.reviewed_procedure(enricher, KINDS_BY_CODE)
     failed_days = devices.failed_therapy_days_any_region(enricher)
     enricher.add(IP.failedTherapyDaysAnyRegion, devices.integer(failed_days))
+    possible_days = devices.failed_therapy_days_any_region(enricher, possible=True)
+    enricher.add(IP.possibleFailedTherapyDaysAnyRegion, devices.integer(possible_days))
     devices.latest_psychological_assessment(enricher)
 
     def is_trial(node: Node) -> bool:

@@ -15,11 +15,19 @@ kb/guidelines/cg310.py) call these helpers; every fact is written with a propert
   the date of service.
 - ``failed_therapy_days_any_region`` - failed conservative therapy of any region and modality, each
   day counted once (NIA_CG_404's ``ip:failedTherapyDaysAnyRegion``, NIA_CG_408's
-  ``ip:failedStandardTherapyDays``; the caller names the property).
+  ``ip:failedStandardTherapyDays``; the caller names the property), from
+  ``kb.pipeline.therapy.therapy_days``. With ``possible=True``, the days the recorded episodes would
+  cover if every unrecorded response and date came out favourably
+  (``ip:possibleFailedTherapyDaysAnyRegion``), the upper end of the range the three-valued rule
+  compares a minimum with (docs/architecture.md).
 - ``medication_days`` - days covered by medication courses of given classes up to the date of
-  service, each day counted once.
+  service, each day counted once; with ``possible=True``, a course whose route is not recorded counts
+  as of an accepted route.
 - ``last_record`` - the most recent procedure record before the date of service that a predicate
   accepts (e.g. the last spinal cord stimulator trial).
+
+A fact recorded as absent (``ip:present false``, ``ip:documentedAbsent``) never counts: a therapy
+episode, medication course, assessment or procedure record so marked is skipped.
 """
 
 from __future__ import annotations
@@ -97,6 +105,8 @@ def reviewed_procedure(
 def latest_psychological_assessment(enricher: Enricher) -> None:
     dated = []
     for node in enricher.g.objects(enricher.patient, IP.hasPsychologicalAssessment):
+        if enricher.absent(node):
+            continue
         when = node_date(enricher, node, IP.documentedOn)
         if when is not None and when <= enricher.dos:
             dated.append((when, str(node), node))
@@ -104,19 +114,28 @@ def latest_psychological_assessment(enricher: Enricher) -> None:
         enricher.add(IP.latestPsychologicalAssessment, max(dated)[2])
 
 
-def failed_therapy_days_any_region(enricher: Enricher) -> int:
-    """Days of documented failed conservative therapy of any region and modality, each day counted once
-    (kb.pipeline.therapy.therapy_days; a documented absent episode or an unknown start never counts)."""
-    return therapy.therapy_days(enricher, documented=True)
+def failed_therapy_days_any_region(enricher: Enricher, possible: bool = False) -> int:
+    """Days of failed conservative therapy of any region and modality, each day counted once
+    (kb.pipeline.therapy.therapy_days; a documented absent episode, or one with an unknown start, never
+    counts toward the documented days).
+
+    ``possible``: the most the recorded episodes could give, with every unrecorded response and date
+    at its most favourable (the upper end of the range)."""
+    return therapy.therapy_days(enricher, documented=not possible)
 
 
-def medication_days(enricher: Enricher, classes: set[URIRef], routes: set[URIRef] | None = None) -> int:
-    """Days covered by medication courses of ``classes`` (and, when given, of ``routes``)."""
+def medication_days(
+    enricher: Enricher, classes: set[URIRef], routes: set[URIRef] | None = None, possible: bool = False
+) -> int:
+    """Days covered by medication courses of ``classes`` (and, when given, of ``routes``).
+
+    ``possible``: a course whose route is not recorded counts as of an accepted route."""
     spans: list[tuple[dt.date, dt.date]] = []
     for course in enricher.g.objects(enricher.patient, IP.hasMedicationCourse):
-        if enricher.g.value(course, IP.medicationClass) not in classes:
+        if enricher.g.value(course, IP.medicationClass) not in classes or enricher.absent(course):
             continue
-        if routes is not None and enricher.g.value(course, IP.administrationRoute) not in routes:
+        route = enricher.g.value(course, IP.administrationRoute)
+        if routes is not None and route not in routes and not (possible and route is None):
             continue
         start = node_date(enricher, course, IP.startDate)
         if start is None or start > enricher.dos:
@@ -134,6 +153,6 @@ def last_record(enricher: Enricher, accepts: RecordTest) -> Node | None:
     found = []
     for node in enricher.g.objects(enricher.patient, IP.hasProcedureRecord):
         when = node_date(enricher, node, IP.performedOn)
-        if when is not None and when < enricher.dos and accepts(node):
+        if when is not None and when < enricher.dos and not enricher.absent(node) and accepts(node):
             found.append((when, str(node), node))
     return max(found)[2] if found else None

@@ -250,10 +250,22 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     for kind in _kinds_read(knowledge, read):
         kind_class = next(c for c in KIND_LINKS if c in knowledge.individual_types.get(kind, ()))
         _, kind_prop, _ = KIND_LINKS[kind_class]
-        if any(True for _ in case.subjects(kind_prop, kind)):
+        if any(True for _ in case.subjects(kind_prop, kind)) or _group_recorded_absent(case, knowledge, kind):
             continue
         found.append(Unknown(None, kind_prop, (Literal(True), Literal(False)), kind))
     return found
+
+
+def _group_recorded_absent(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
+    """Whether the case records as absent the sign a listed sub-item counts as (ip:countsAsSign):
+    "trophic changes: none" documents each listed trophic change (nail changes ...) as absent too."""
+    for group in knowledge.ontology.objects(kind, IP.countsAsSign):
+        if group == kind:
+            continue
+        for fact in case.subjects(IP.findingType, group):
+            if (fact, IP.present, Literal(False)) in case or (fact, IP.testPositive, Literal(False)) in case:
+                return True
+    return False
 
 
 def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> list[URIRef]:
