@@ -11,8 +11,13 @@ adds what only NIA_CG_305 needs; every value is written with a property the onto
   inflammatory back pain in CG305-SPA-FEATURES): whole years from the birth date to the pain onset.
 - ``ip:inflammatoryBackPainSign`` / ``ip:inflammatoryBackPainSignCount`` - "Inflammatory back pain
   with at least 4 of the following criteria present" (CG305-SPA-FEATURES): the distinct criteria
-  present, each counted once however often it is recorded; "Age at onset < 45 years" comes from the
-  dates only.
+  present, each counted once however often it is recorded; a criterion recorded as absent
+  (``ip:present false``, ``ip:testPositive false``) is never counted. "Age at onset < 45 years" comes
+  from the dates only.
+- ``ip:possibleInflammatoryBackPainSignCount`` - the same count if every criterion that is not
+  documented came out present: the age at onset is the only one that can be undetermined (no birth
+  date or no onset date), since a criterion that is not recorded is taken as absent (a recorded
+  history is the whole history). CG305-SPA-FEATURES is not met when this count is below 4.
 - ``ip:countAllRegionsInLast12MonthsWithRequest`` - "A maximum of 4 sacroiliac joint injections may
   be performed in a 12-month period" (CG305-F-12MO): the text names no region, so prior NIA_CG_305
   procedures in any region after the date 12 calendar months before the date of service count, plus
@@ -56,7 +61,7 @@ def derive(enricher: Enricher) -> URIRef | None:
     for finding in g.objects(enricher.patient, IP.hasFinding):
         kind = g.value(finding, IP.findingType)
         noted = _date(g.value(finding, IP.diagnosedOn))
-        if noted is not None and noted > enricher.dos:
+        if (noted is not None and noted > enricher.dos) or enricher.absent(finding):
             continue
         if (
             isinstance(kind, URIRef)
@@ -69,6 +74,8 @@ def derive(enricher: Enricher) -> URIRef | None:
     for sign in sorted(signs):
         enricher.add(IP.inflammatoryBackPainSign, sign)
     enricher.add(IP.inflammatoryBackPainSignCount, Literal(len(signs), datatype=XSD.integer))
+    possible = len(signs) + (1 if onset_age is None else 0)
+    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(possible, datatype=XSD.integer))
 
     guideline = enricher.guideline.iri
     counted = [
