@@ -48,14 +48,19 @@ def _successful(e: Enricher, rf: ProcedureFact) -> bool:
 
 
 def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool:
-    """A question about the pain generator, different levels targeted, or surgery in the region."""
+    """A question about the pain generator, different levels targeted, or surgery in the region.
+
+    A finding or surgery recorded as absent (``ip:present false``) is a documented negative and never
+    counts."""
     for finding in e.g.objects(e.patient, IP.hasFinding):
-        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g:
+        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g and not e.absent(finding):
             return True
     requested, treated = levels_of(e.g, e.request), levels_of(e.g, rf.node)
     if requested and treated and not requested <= treated:
         return True
     for surgery in e.g.objects(e.patient, IP.hasSurgery):
+        if e.absent(surgery):
+            continue
         date = node_date(e.g, surgery, IP.performedOn)
         if date is not None and rf.date < date <= e.dos and (surgery, IP.spinalRegion, e.region) in e.g:
             return True
