@@ -7,8 +7,10 @@ adds what only NIA_CG_305 needs; every value is written with a property the onto
 ``ip:derivedBy`` (ontology/nia-cg-305.ttl), and the thresholds are applied by the shapes
 (shapes/nia-cg-305.ttl), not here:
 
-- ``ip:painOnsetAgeYears`` - "Age of onset < 45 years" (CG305-SPA-ONSET45, and the first criterion of
-  inflammatory back pain in CG305-SPA-FEATURES): whole years from the birth date to the pain onset.
+- ``ip:painOnsetAgeYearsMin`` / ``ip:painOnsetAgeYearsMax`` (and ``ip:painOnsetAgeYears`` when they
+  agree) - "Age of onset < 45 years" (CG305-SPA-ONSET45, and the first criterion of inflammatory back
+  pain in CG305-SPA-FEATURES): whole years from the birth date to the pain onset, as a range when
+  either date is known only to the month or year, or the onset only as a bound.
 - ``ip:inflammatoryBackPainSign`` / ``ip:inflammatoryBackPainSignCount`` - "Inflammatory back pain
   with at least 4 of the following criteria present" (CG305-SPA-FEATURES): the distinct criteria
   present, each counted once however often it is recorded; a criterion recorded as absent
@@ -16,8 +18,9 @@ adds what only NIA_CG_305 needs; every value is written with a property the onto
   from the dates only.
 - ``ip:possibleInflammatoryBackPainSignCount`` - the same count if every criterion that is not
   documented came out present: the age at onset is the only one that can be undetermined (no birth
-  date or no onset date), since a criterion that is not recorded is taken as absent (a recorded
-  history is the whole history). CG305-SPA-FEATURES is not met when this count is below 4.
+  date, no onset, or an age range across 45), since a criterion that is not recorded is taken as
+  absent (a recorded history is the whole history). CG305-SPA-FEATURES is not met when this count
+  is below 4.
 - ``ip:countAllRegionsInLast12MonthsWithRequest`` - "A maximum of 4 sacroiliac joint injections may
   be performed in a 12-month period" (CG305-F-12MO): the text names no region, so prior NIA_CG_305
   procedures in any region after the date 12 calendar months before the date of service count, plus
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import literal_date, whole_years
+from kb.dates import date_interval, literal_date, whole_years
 from kb.namespaces import IP
 from kb.pipeline.hooks import guideline_hook
 
@@ -46,16 +49,33 @@ def _date(value: Node | None) -> dt.date | None:
     return literal_date(value)
 
 
+def onset_age_range(enricher: Enricher) -> tuple[int | None, int | None]:
+    """The least and the greatest whole age in years the member can have had when the pain began.
+
+    From the birth date and the pain onset range (``ip:painOnsetEarliest`` / ``ip:painOnsetLatest``,
+    dates known to the month or year included). None for an end the record does not bound: no birth
+    date gives neither; an onset with no earliest day gives no least age."""
+    g = enricher.g
+    birth = date_interval(g.value(enricher.patient, IP.birthDate))
+    latest = _date(g.value(enricher.request, IP.painOnsetLatest))
+    if birth is None or latest is None:
+        return None, None
+    earliest = _date(g.value(enricher.request, IP.painOnsetEarliest))
+    least = whole_years(birth.latest, earliest) if earliest is not None else None
+    return least, whole_years(birth.earliest, latest)
+
+
 @guideline_hook(IP.NIA_CG_305)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
     g = enricher.g
-    onset = _date(g.value(enricher.request, IP.currentPainOnset))
-    birth = _date(g.value(enricher.patient, IP.birthDate))
-    onset_age: int | None = None
-    if onset is not None and birth is not None:
-        onset_age = whole_years(birth, onset)
-        enricher.add(IP.painOnsetAgeYears, Literal(onset_age, datatype=XSD.integer))
+    least, greatest = onset_age_range(enricher)
+    if least is not None:
+        enricher.add(IP.painOnsetAgeYearsMin, Literal(least, datatype=XSD.integer))
+    if greatest is not None:
+        enricher.add(IP.painOnsetAgeYearsMax, Literal(greatest, datatype=XSD.integer))
+    if least is not None and least == greatest:
+        enricher.add(IP.painOnsetAgeYears, Literal(least, datatype=XSD.integer))
 
     signs: set[URIRef] = set()
     for finding in g.objects(enricher.patient, IP.hasFinding):
@@ -69,13 +89,14 @@ def derive(enricher: Enricher) -> URIRef | None:
             and IP.InflammatoryBackPainSign in enricher.kb.individual_types.get(kind, ())
         ):
             signs.add(kind)
-    if onset_age is not None and onset_age < IBP_AGE_LIMIT:
+    age_sign_possible = greatest is None or least is None or least < IBP_AGE_LIMIT
+    if greatest is not None and greatest < IBP_AGE_LIMIT:
         signs.add(IP.AgeAtOnsetUnder45)
     for sign in sorted(signs):
         enricher.add(IP.inflammatoryBackPainSign, sign)
     enricher.add(IP.inflammatoryBackPainSignCount, Literal(len(signs), datatype=XSD.integer))
-    possible = len(signs) + (1 if onset_age is None else 0)
-    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(possible, datatype=XSD.integer))
+    undetermined = 1 if IP.AgeAtOnsetUnder45 not in signs and age_sign_possible else 0
+    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(len(signs) + undetermined, datatype=XSD.integer))
 
     guideline = enricher.guideline.iri
     counted = [
