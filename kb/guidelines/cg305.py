@@ -16,11 +16,12 @@ adds what only NIA_CG_305 needs; every value is written with a property the onto
   present, each counted once however often it is recorded; a criterion recorded as absent
   (``ip:present false``, ``ip:testPositive false``) is never counted. "Age at onset < 45 years" comes
   from the dates only.
-- ``ip:possibleInflammatoryBackPainSignCount`` - the same count if every criterion that is not
-  documented came out present: the age at onset is the only one that can be undetermined (no birth
-  date, no onset, or an age range across 45), since a criterion that is not recorded is taken as
-  absent (a recorded history is the whole history). CG305-SPA-FEATURES is not met when this count
-  is below 4.
+- ``ip:undocumentedInflammatoryBackPainSign`` / ``ip:possibleInflammatoryBackPainSignCount`` - the
+  criteria neither present nor documented as absent (a finding type not recorded, or the age at onset
+  when no birth date, no onset, or an age range across 45 decides it), and the count if each came
+  out present. CG305-SPA-FEATURES is not met only when this count is below 4.
+- ``ip:undocumentedSpondyloarthropathyFeature`` - the ten other features that are neither present
+  nor documented as absent ("HLA-B27 negative" is documented; a feature never mentioned is not).
 - ``ip:countAllRegionsInLast12MonthsWithRequest`` - "A maximum of 4 sacroiliac joint injections may
   be performed in a 12-month period" (CG305-F-12MO): the text names no region, so prior NIA_CG_305
   procedures in any region after the date 12 calendar months before the date of service count, plus
@@ -65,10 +66,29 @@ def onset_age_range(enricher: Enricher) -> tuple[int | None, int | None]:
     return least, whole_years(birth.earliest, latest)
 
 
+def _kinds_of(enricher: Enricher, cls: URIRef) -> set[URIRef]:
+    """The finding types that are individuals of ``cls`` (ontology/nia-cg-305.ttl)."""
+    return {k for k, types in enricher.kb.individual_types.items() if cls in types and isinstance(k, URIRef)}
+
+
+def _findings_by_kind(enricher: Enricher) -> tuple[set[URIRef], set[URIRef]]:
+    """Finding types recorded as present, and those recorded only as documented negatives
+    (``ip:present false``, ``ip:testPositive false``), on or before the date of service."""
+    g = enricher.g
+    present: set[URIRef] = set()
+    negative: set[URIRef] = set()
+    for finding in g.objects(enricher.patient, IP.hasFinding):
+        kind = g.value(finding, IP.findingType)
+        noted = _date(g.value(finding, IP.diagnosedOn))
+        if not isinstance(kind, URIRef) or (noted is not None and noted > enricher.dos):
+            continue
+        (negative if enricher.absent(finding) else present).add(kind)
+    return present, negative - present
+
+
 @guideline_hook(IP.NIA_CG_305)
 def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
-    g = enricher.g
     least, greatest = onset_age_range(enricher)
     if least is not None:
         enricher.add(IP.painOnsetAgeYearsMin, Literal(least, datatype=XSD.integer))
@@ -77,26 +97,23 @@ def derive(enricher: Enricher) -> URIRef | None:
     if least is not None and least == greatest:
         enricher.add(IP.painOnsetAgeYears, Literal(least, datatype=XSD.integer))
 
-    signs: set[URIRef] = set()
-    for finding in g.objects(enricher.patient, IP.hasFinding):
-        kind = g.value(finding, IP.findingType)
-        noted = _date(g.value(finding, IP.diagnosedOn))
-        if (noted is not None and noted > enricher.dos) or enricher.absent(finding):
-            continue
-        if (
-            isinstance(kind, URIRef)
-            and kind != IP.AgeAtOnsetUnder45
-            and IP.InflammatoryBackPainSign in enricher.kb.individual_types.get(kind, ())
-        ):
-            signs.add(kind)
+    present, denied = _findings_by_kind(enricher)
+    sign_kinds = _kinds_of(enricher, IP.InflammatoryBackPainSign) - {IP.AgeAtOnsetUnder45}
+    signs = present & sign_kinds
     age_sign_possible = greatest is None or least is None or least < IBP_AGE_LIMIT
     if greatest is not None and greatest < IBP_AGE_LIMIT:
         signs.add(IP.AgeAtOnsetUnder45)
     for sign in sorted(signs):
         enricher.add(IP.inflammatoryBackPainSign, sign)
     enricher.add(IP.inflammatoryBackPainSignCount, Literal(len(signs), datatype=XSD.integer))
-    undetermined = 1 if IP.AgeAtOnsetUnder45 not in signs and age_sign_possible else 0
-    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(len(signs) + undetermined, datatype=XSD.integer))
+    undetermined = {k for k in sign_kinds if k not in present and k not in denied}
+    if IP.AgeAtOnsetUnder45 not in signs and age_sign_possible:
+        undetermined.add(IP.AgeAtOnsetUnder45)
+    for sign in sorted(undetermined):
+        enricher.add(IP.undocumentedInflammatoryBackPainSign, sign)
+    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(len(signs) + len(undetermined), datatype=XSD.integer))
+    for feature in sorted(_kinds_of(enricher, IP.SpondyloarthropathyFeature) - present - denied):
+        enricher.add(IP.undocumentedSpondyloarthropathyFeature, feature)
 
     guideline = enricher.guideline.iri
     counted = [
