@@ -10,7 +10,9 @@ Registered in ``kb.pipeline.enrichment.GUIDELINE_HOOKS``; runs after the generic
 - Diagnostic injections counted -- CG301-F-DIAG: "In the diagnostic phase, a maximum of 2
   procedures may be performed. Repeat diagnostic injections after successful radiofrequency
   neurolysis are allowable if there is a question about the pain generator, different levels are
-  to be targeted, or if there is surgery in the same spinal region."
+  to be targeted, or if there is surgery in the same spinal region." ``ip:repeatDiagnosticsAllowedAfter``
+  names the neurolysis when it was successful and a condition holds; ``ip:repeatDiagnosticsPossibleAfter``
+  when a condition holds but its result is not recorded (CG301-F-DIAG is then not documented).
 """
 
 from __future__ import annotations
@@ -38,24 +40,36 @@ def derive(e: Enricher) -> URIRef | None:
     return None
 
 
-def _successful(e: Enricher, rf: ProcedureFact) -> bool:
-    """A radiofrequency neurolysis with at least 50% relief or functional improvement (the NIA_CG_302
-    repeat threshold; NIA_CG_301 does not define "successful")."""
-    relief = e.g.value(rf.node, IP.reliefPercent)
-    if isinstance(relief, Literal) and float(relief.toPython()) >= SUCCESSFUL_RF_RELIEF_PERCENT:
+def _successful(e: Enricher, rf: ProcedureFact) -> bool | None:
+    """Whether a radiofrequency neurolysis gave at least 50% relief or functional improvement (the
+    NIA_CG_302 repeat threshold; NIA_CG_301 does not define "successful"): True when the documented
+    facts show it, False when they rule it out, None when the relief is not recorded or recorded only
+    as a range across 50% (ip:reliefPercentMin / ip:reliefPercentMax)."""
+    if (rf.node, IP.functionalImprovementDocumented, Literal(True)) in e.g:
         return True
-    return (rf.node, IP.functionalImprovementDocumented, Literal(True)) in e.g
+    low = e.g.value(rf.node, IP.reliefPercentMin)
+    high = e.g.value(rf.node, IP.reliefPercentMax)
+    if isinstance(low, Literal) and float(low.toPython()) >= SUCCESSFUL_RF_RELIEF_PERCENT:
+        return True
+    if isinstance(high, Literal) and float(high.toPython()) < SUCCESSFUL_RF_RELIEF_PERCENT:
+        return False
+    return None
 
 
 def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool:
-    """A question about the pain generator, different levels targeted, or surgery in the region."""
+    """A question about the pain generator, different levels targeted, or surgery in the region.
+
+    A finding or surgery recorded as absent (``ip:present false``) is a documented negative and never
+    counts."""
     for finding in e.g.objects(e.patient, IP.hasFinding):
-        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g:
+        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g and not e.absent(finding):
             return True
     requested, treated = levels_of(e.g, e.request), levels_of(e.g, rf.node)
     if requested and treated and not requested <= treated:
         return True
     for surgery in e.g.objects(e.patient, IP.hasSurgery):
+        if e.absent(surgery):
+            continue
         date = node_date(e.g, surgery, IP.performedOn)
         if date is not None and rf.date < date <= e.dos and (surgery, IP.spinalRegion, e.region) in e.g:
             return True
@@ -80,9 +94,13 @@ def _diagnostic_count(e: Enricher) -> None:
     if neurolyses:
         last = neurolyses[-1]
         e.add(IP.lastRegionRadiofrequency, last.node)
-        if _successful(e, last) and _repeat_diagnostics_condition(e, last):
-            restart = last
-            e.add(IP.repeatDiagnosticsAllowedAfter, last.node)
+        success = _successful(e, last)
+        if success is not False and _repeat_diagnostics_condition(e, last):
+            if success:
+                restart = last
+                e.add(IP.repeatDiagnosticsAllowedAfter, last.node)
+            else:
+                e.add(IP.repeatDiagnosticsPossibleAfter, last.node)
     if restart is not None:
         counted = [p for p in episode if p.date > restart.date and p.purpose == IP.DiagnosticBlock]
     else:

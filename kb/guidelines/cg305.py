@@ -7,12 +7,21 @@ adds what only NIA_CG_305 needs; every value is written with a property the onto
 ``ip:derivedBy`` (ontology/nia-cg-305.ttl), and the thresholds are applied by the shapes
 (shapes/nia-cg-305.ttl), not here:
 
-- ``ip:painOnsetAgeYears`` - "Age of onset < 45 years" (CG305-SPA-ONSET45, and the first criterion of
-  inflammatory back pain in CG305-SPA-FEATURES): whole years from the birth date to the pain onset.
+- ``ip:painOnsetAgeYearsMin`` / ``ip:painOnsetAgeYearsMax`` (and ``ip:painOnsetAgeYears`` when they
+  agree) - "Age of onset < 45 years" (CG305-SPA-ONSET45, and the first criterion of inflammatory back
+  pain in CG305-SPA-FEATURES): whole years from the birth date to the pain onset, as a range when
+  either date is known only to the month or year, or the onset only as a bound.
 - ``ip:inflammatoryBackPainSign`` / ``ip:inflammatoryBackPainSignCount`` - "Inflammatory back pain
   with at least 4 of the following criteria present" (CG305-SPA-FEATURES): the distinct criteria
-  present, each counted once however often it is recorded; "Age at onset < 45 years" comes from the
-  dates only.
+  present, each counted once however often it is recorded; a criterion recorded as absent
+  (``ip:present false``, ``ip:testPositive false``) is never counted. "Age at onset < 45 years" comes
+  from the dates only.
+- ``ip:undocumentedInflammatoryBackPainSign`` / ``ip:possibleInflammatoryBackPainSignCount`` - the
+  criteria neither present nor documented as absent (a finding type not recorded, or the age at onset
+  when no birth date, no onset, or an age range across 45 decides it), and the count if each came
+  out present. CG305-SPA-FEATURES is not met only when this count is below 4.
+- ``ip:undocumentedSpondyloarthropathyFeature`` - the ten other features that are neither present
+  nor documented as absent ("HLA-B27 negative" is documented; a feature never mentioned is not).
 - ``ip:countAllRegionsInLast12MonthsWithRequest`` - "A maximum of 4 sacroiliac joint injections may
   be performed in a 12-month period" (CG305-F-12MO): the text names no region, so prior NIA_CG_305
   procedures in any region after the date 12 calendar months before the date of service count, plus
@@ -27,7 +36,7 @@ from typing import TYPE_CHECKING
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import literal_date, whole_years
+from kb.dates import date_interval, literal_date, whole_years
 from kb.namespaces import IP
 from kb.pipeline.hooks import guideline_hook
 
@@ -41,34 +50,70 @@ def _date(value: Node | None) -> dt.date | None:
     return literal_date(value)
 
 
-@guideline_hook(IP.NIA_CG_305)
-def derive(enricher: Enricher) -> URIRef | None:
-    """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
-    g = enricher.g
-    onset = _date(g.value(enricher.request, IP.currentPainOnset))
-    birth = _date(g.value(enricher.patient, IP.birthDate))
-    onset_age: int | None = None
-    if onset is not None and birth is not None:
-        onset_age = whole_years(birth, onset)
-        enricher.add(IP.painOnsetAgeYears, Literal(onset_age, datatype=XSD.integer))
+def onset_age_range(enricher: Enricher) -> tuple[int | None, int | None]:
+    """The least and the greatest whole age in years the member can have had when the pain began.
 
-    signs: set[URIRef] = set()
+    From the birth date and the pain onset range (``ip:painOnsetEarliest`` / ``ip:painOnsetLatest``,
+    dates known to the month or year included). None for an end the record does not bound: no birth
+    date gives neither; an onset with no earliest day gives no least age."""
+    g = enricher.g
+    birth = date_interval(g.value(enricher.patient, IP.birthDate))
+    latest = _date(g.value(enricher.request, IP.painOnsetLatest))
+    if birth is None or latest is None:
+        return None, None
+    earliest = _date(g.value(enricher.request, IP.painOnsetEarliest))
+    least = whole_years(birth.latest, earliest) if earliest is not None else None
+    return least, whole_years(birth.earliest, latest)
+
+
+def _kinds_of(enricher: Enricher, cls: URIRef) -> set[URIRef]:
+    """The finding types that are individuals of ``cls`` (ontology/nia-cg-305.ttl)."""
+    return {k for k, types in enricher.kb.individual_types.items() if cls in types and isinstance(k, URIRef)}
+
+
+def _findings_by_kind(enricher: Enricher) -> tuple[set[URIRef], set[URIRef]]:
+    """Finding types recorded as present, and those recorded only as documented negatives
+    (``ip:present false``, ``ip:testPositive false``), on or before the date of service."""
+    g = enricher.g
+    present: set[URIRef] = set()
+    negative: set[URIRef] = set()
     for finding in g.objects(enricher.patient, IP.hasFinding):
         kind = g.value(finding, IP.findingType)
         noted = _date(g.value(finding, IP.diagnosedOn))
-        if noted is not None and noted > enricher.dos:
+        if not isinstance(kind, URIRef) or (noted is not None and noted > enricher.dos):
             continue
-        if (
-            isinstance(kind, URIRef)
-            and kind != IP.AgeAtOnsetUnder45
-            and IP.InflammatoryBackPainSign in enricher.kb.individual_types.get(kind, ())
-        ):
-            signs.add(kind)
-    if onset_age is not None and onset_age < IBP_AGE_LIMIT:
+        (negative if enricher.absent(finding) else present).add(kind)
+    return present, negative - present
+
+
+@guideline_hook(IP.NIA_CG_305)
+def derive(enricher: Enricher) -> URIRef | None:
+    """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
+    least, greatest = onset_age_range(enricher)
+    if least is not None:
+        enricher.add(IP.painOnsetAgeYearsMin, Literal(least, datatype=XSD.integer))
+    if greatest is not None:
+        enricher.add(IP.painOnsetAgeYearsMax, Literal(greatest, datatype=XSD.integer))
+    if least is not None and least == greatest:
+        enricher.add(IP.painOnsetAgeYears, Literal(least, datatype=XSD.integer))
+
+    present, denied = _findings_by_kind(enricher)
+    sign_kinds = _kinds_of(enricher, IP.InflammatoryBackPainSign) - {IP.AgeAtOnsetUnder45}
+    signs = present & sign_kinds
+    age_sign_possible = greatest is None or least is None or least < IBP_AGE_LIMIT
+    if greatest is not None and greatest < IBP_AGE_LIMIT:
         signs.add(IP.AgeAtOnsetUnder45)
     for sign in sorted(signs):
         enricher.add(IP.inflammatoryBackPainSign, sign)
     enricher.add(IP.inflammatoryBackPainSignCount, Literal(len(signs), datatype=XSD.integer))
+    undetermined = {k for k in sign_kinds if k not in present and k not in denied}
+    if IP.AgeAtOnsetUnder45 not in signs and age_sign_possible:
+        undetermined.add(IP.AgeAtOnsetUnder45)
+    for sign in sorted(undetermined):
+        enricher.add(IP.undocumentedInflammatoryBackPainSign, sign)
+    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(len(signs) + len(undetermined), datatype=XSD.integer))
+    for feature in sorted(_kinds_of(enricher, IP.SpondyloarthropathyFeature) - present - denied):
+        enricher.add(IP.undocumentedSpondyloarthropathyFeature, feature)
 
     guideline = enricher.guideline.iri
     counted = [
