@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", summary="Liveness and store check (no authentication)")
 def health(knowledge: KnowledgeDep, repository: RepositoryDep, settings: SettingsDep) -> dict[str, Any]:
-    store_ok = bool(repository.store.graph_names("https://w3id.org/ipkg/graph/ontology"))
+    store_ok = repository.ready()
     return {
         "status": "ok" if store_ok else "degraded",
         "version": __version__,
