@@ -121,7 +121,10 @@ class Repository:
 
     def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
         """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
-        triples = self.store.graph(name) if ID_PATTERN.match(item_id) else None
+        if not ID_PATTERN.match(item_id):
+            # Not echoed: a malformed id may be anything a client sent, of any length.
+            raise UnknownIdError(f"no {what} with this id (an id is 1 to 128 letters, digits, '.', '_' or '-')")
+        triples = self.store.graph(name)
         if triples is None:
             raise UnknownIdError(f"no {what} {item_id!r}")
         return unwire(triples)
