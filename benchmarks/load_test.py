@@ -85,8 +85,14 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             children = sum(_rss(child) for child in _children(self.pid))
+            load = float(Path("/proc/loadavg").read_text().split()[0])
             self.samples.append(
-                {"t": round(time.monotonic() - self.started, 1), "service_mib": _rss(self.pid) / MIB, "store_mib": children / MIB}
+                {
+                    "t": round(time.monotonic() - self.started, 1),
+                    "service_mib": _rss(self.pid) / MIB,
+                    "store_mib": children / MIB,
+                    "load": load,
+                }
             )
             self._halt.wait(self.interval)
 
@@ -101,6 +107,15 @@ def _percentile(values: list[float], share: float) -> float:
         return 0.0
     rank = max(1, min(len(values), round(share * len(values) + 0.5)))
     return values[rank - 1]
+
+
+def _below(value: float | None, limit: float) -> bool | None:
+    """Whether a figure is under its target; None when the run did not measure it."""
+    return None if value is None else value < limit
+
+
+def _disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / MIB
 
 
 def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, float]], seconds: float) -> dict[str, Any]:
@@ -149,12 +164,16 @@ def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, floa
             "late_mib": round(late, 1),
             "growth_percent": round(growth, 1),
             "max_mib": round(max((m["service_mib"] + m["store_mib"] for m in memory), default=0.0), 1),
+            "service_early_mib": round(sum(r["service_mib"] for r in steady[:fifth]) / fifth, 1) if steady else 0.0,
+            "service_late_mib": round(sum(r["service_mib"] for r in steady[-fifth:]) / fifth, 1) if steady else 0.0,
         },
+        "load_average": round(sum(m["load"] for m in memory) / len(memory), 1) if memory else 0.0,
         "targets": {
             "no 5xx": (100 * five / total if total else 0.0) <= targets["max_5xx_percent"],
-            f"/health p99 < {targets['health_p99_ms']} ms": health.get("p99_ms", 1e9) < targets["health_p99_ms"],
-            f"POST /determinations p95 < {targets['determinations_post_p95_ms']} ms": post.get("p95_ms", 1e9)
-            < targets["determinations_post_p95_ms"],
+            f"/health p99 < {targets['health_p99_ms']} ms": _below(health.get("p99_ms"), targets["health_p99_ms"]),
+            f"POST /determinations p95 < {targets['determinations_post_p95_ms']} ms": _below(
+                post.get("p95_ms"), targets["determinations_post_p95_ms"]
+            ),
             f"memory flat (growth < {targets['max_memory_growth_percent']} %)": growth < targets["max_memory_growth_percent"],
         },
     }
@@ -179,19 +198,24 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
     lines += [
         "",
         f"Resident memory (service + store process): {memory['early_mib']} MiB early, {memory['late_mib']} MiB late "
-        f"({memory['growth_percent']:+} %), at most {memory['max_mib']} MiB.",
+        f"({memory['growth_percent']:+} %), at most {memory['max_mib']} MiB; the service process alone "
+        f"{memory['service_early_mib']} → {memory['service_late_mib']} MiB. "
+        f"Store on disk: {summary['store_disk_mib']['start']} MiB at the start, "
+        f"{summary['store_disk_mib']['end']} MiB at the end. Mean 1-minute load average of the machine "
+        f"during the run: {summary['load_average']} (on {os.cpu_count()} cores).",
         "",
-        "| minute | service MiB | store MiB |",
-        "|---|---|---|",
+        "| minute | service MiB | store process MiB | load average |",
+        "|---|---|---|---|",
     ]
     shown = -1
     for sample in memory["samples"]:
         minute = int(sample["t"] // 60)
         if minute != shown:
             shown = minute
-            lines.append(f"| {minute} | {sample['service_mib']:.0f} | {sample['store_mib']:.0f} |")
+            lines.append(f"| {minute} | {sample['service_mib']:.0f} | {sample['store_mib']:.0f} | {sample['load']:.1f} |")
     lines += ["", "| target | met |", "|---|---|"]
-    lines += [f"| {name} | {'yes' if met else 'no'} |" for name, met in summary["targets"].items()]
+    verdict = {True: "yes", False: "no", None: "not measured"}
+    lines += [f"| {name} | {verdict[met]} |" for name, met in summary["targets"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -247,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"starting the service on {url} (loading the example cases) ...", file=sys.stderr, flush=True)
             _wait_healthy(url, service, timeout=900)
+            disk_start = _disk_mib(directory / "store")
             sampler = MemorySampler(service.pid, args.memory_interval)
             sampler.start()
             samples_file = directory / "samples.json"
@@ -262,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             seconds = time.monotonic() - started
             sampler.stop()
+            disk_end = _disk_mib(directory / "store")
         finally:
             service.send_signal(signal.SIGTERM)
             try:
@@ -274,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         samples = [(n, t, s) for n, t, s in json.loads(samples_file.read_text(encoding="utf-8"))]
     summary = summarize(samples, sampler.samples, seconds)
+    summary["store_disk_mib"] = {"start": round(disk_start, 1), "end": round(disk_end, 1)}
     header = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f"`{command}`",
