@@ -29,6 +29,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     405: _problem("Method not allowed"),
     406: _problem("None of the accepted media types is available"),
     413: _problem("The request body exceeds the limit"),
+    414: _problem("The request path is too long"),
     415: _problem("Unsupported Content-Type"),
     422: _problem("The request is well-formed but invalid (case form, parameters, result over the row cap)"),
     503: _problem("Store unavailable or query time limit exceeded"),

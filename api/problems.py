@@ -14,6 +14,14 @@ from kb.repository import UnknownIdError
 from kb.store.base import QueryRefusedError, QuerySyntaxError, QueryTimeoutError, RowCapExceededError, StoreError
 
 PROBLEM_JSON = "application/problem+json"
+SHOWN_CHARACTERS = 64
+
+
+def shown(value: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """A client-supplied value for a problem detail: quoted, and cut at ``limit`` characters."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 class ProblemError(Exception):
@@ -93,4 +101,6 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
         pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, path):
             methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)

@@ -1,12 +1,7 @@
 """Cases, reports and determinations in the store, each in its own named graph.
 
-Graph names (all under https://w3id.org/ipkg/graph/):
-  ontology, shapes             the guideline knowledge
-  case/{case id}               a case as submitted
-  derived/{determination id}   the facts the enrichment step derived for that determination
-  report/{determination id}    the SHACL validation report, exactly as pySHACL produced it
-  determination/{id}           the determination (RDF, with its JSON machine form)
-A determination and everything it rests on are written in one transaction.
+The layout (which named graph holds what, and why no fact is stored twice) is described in
+``kb.store_layout``. A determination and everything it rests on are written in one transaction.
 """
 
 from __future__ import annotations
@@ -27,10 +22,35 @@ from kb.namespaces import DET, IP
 from kb.pipeline.determination import Determination, determination_graph
 from kb.store.base import Store, Triple
 from kb.store.terms import from_rdflib, to_rdflib
+from kb.store_layout import (
+    GRAPH,
+    LAYOUT_GRAPH,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    TERM_TYPES_GRAPH,
+    case_graph,
+    derived_facts,
+    derived_graph,
+    determination_graph_name,
+    migrate,
+    report_graph,
+    term_facts,
+    term_types,
+)
 
-GRAPH = "https://w3id.org/ipkg/graph/"
-ONTOLOGY_GRAPH = GRAPH + "ontology"
-SHAPES_GRAPH = GRAPH + "shapes"
+__all__ = [
+    "GRAPH",
+    "ONTOLOGY_GRAPH",
+    "SHAPES_GRAPH",
+    "DeterminationFilter",
+    "Repository",
+    "StoredDetermination",
+    "UnknownIdError",
+    "case_graph",
+    "derived_graph",
+    "determination_graph_name",
+    "report_graph",
+]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 OUTCOMES = ("approved", "denied", "pended", "excluded")
@@ -38,22 +58,6 @@ OUTCOMES = ("approved", "denied", "pended", "excluded")
 
 class UnknownIdError(LookupError):
     """No stored case or determination has this id."""
-
-
-def case_graph(case_id: str) -> str:
-    return f"{GRAPH}case/{case_id}"
-
-
-def report_graph(det_id: str) -> str:
-    return f"{GRAPH}report/{det_id}"
-
-
-def derived_graph(det_id: str) -> str:
-    return f"{GRAPH}derived/{det_id}"
-
-
-def determination_graph_name(det_id: str) -> str:
-    return f"{GRAPH}determination/{det_id}"
 
 
 def wire(graph: Graph) -> list[Triple]:
@@ -93,11 +97,20 @@ class Repository:
     # -- knowledge ---------------------------------------------------------------------------
 
     def load_knowledge_graphs(self) -> None:
-        """Replace the ontology and shapes graphs with the files of this version."""
-        drop = getattr(self.store, "drop_graphs", None)
-        if drop is not None:
-            drop([ONTOLOGY_GRAPH, SHAPES_GRAPH])
-        self.store.put_graphs({ONTOLOGY_GRAPH: wire(self.knowledge.ontology), SHAPES_GRAPH: wire(self.knowledge.shapes)})
+        """Bring the store to the current layout, then replace the knowledge graphs with this version's."""
+        migrate(self.store)
+        self.store.drop_graphs([ONTOLOGY_GRAPH, SHAPES_GRAPH, TERM_TYPES_GRAPH])
+        self.store.put_graphs(
+            {
+                ONTOLOGY_GRAPH: wire(self.knowledge.ontology),
+                SHAPES_GRAPH: wire(self.knowledge.shapes),
+                TERM_TYPES_GRAPH: wire(term_types(self.knowledge)),
+            }
+        )
+
+    def ready(self) -> bool:
+        """A cheap check that the store answers and holds this layout (for the health check)."""
+        return bool(self.store.graph(LAYOUT_GRAPH))
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -108,7 +121,10 @@ class Repository:
 
     def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
         """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
-        triples = self.store.graph(name) if ID_PATTERN.match(item_id) else None
+        if not ID_PATTERN.match(item_id):
+            # Not echoed: a malformed id may be anything a client sent, of any length.
+            raise UnknownIdError(f"no {what} with this id (an id is 1 to 128 letters, digits, '.', '_' or '-')")
+        triples = self.store.graph(name)
         if triples is None:
             raise UnknownIdError(f"no {what} {item_id!r}")
         return unwire(triples)
@@ -132,10 +148,7 @@ class Repository:
         det_id = uuid.uuid4().hex
         case_id = case_id or uuid.uuid4().hex
         node = DET[det_id]
-        derived = Graph()
-        for triple in det.case_graph:
-            if triple not in original:
-                derived.add(triple)
+        derived = derived_facts(det.case_graph, original)
         machine = det.as_json() | {"id": det_id, "caseId": case_id}
         rdf = determination_graph(det, node)
         rdf.add((node, IP.caseId, Literal(case_id)))
@@ -159,6 +172,22 @@ class Repository:
             graphs[case_graph(case_id)] = wire(original)
         self.store.put_graphs(graphs)
         return StoredDetermination(det_id, case_id, machine), det
+
+    def validated_graph(self, det_id: str) -> Graph:
+        """The graph SHACL validated for a stored determination, rebuilt from where its parts live.
+
+        The case as submitted, the derived facts, and the facts about the ontology terms the case
+        names (from the current knowledge; the determination records its ``ip:engineVersion``).
+        """
+        det = self.get_determination(det_id)
+        graph = self.load_case(det.case_id)
+        referenced = {o for o in graph.objects() if isinstance(o, URIRef)}
+        for triple in self._stored_graph("derived facts", det_id, derived_graph(det_id)):
+            graph.add(triple)
+        for triple in term_facts(self.knowledge):
+            if triple[0] in referenced:
+                graph.add(triple)
+        return graph
 
     def determination_rdf(self, det_id: str) -> Graph:
         return self._stored_graph("determination", det_id, determination_graph_name(det_id))

@@ -34,7 +34,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
     response = client.delete("/determinations")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
     assert response.headers["content-type"] == "application/problem+json"
 
 

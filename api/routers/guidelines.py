@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import KnowledgeDep
-from api.problems import ProblemError
+from api.problems import ProblemError, shown
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.pipeline.caseform import short
 
@@ -32,7 +32,7 @@ def _guideline_by_number(knowledge: Knowledge, number: str) -> Any:
     for info in knowledge.guidelines.values():
         if info.number == number:
             return info
-    raise ProblemError(404, "Not found", f"no guideline {number!r}")
+    raise ProblemError(404, "Not found", f"no guideline {shown(number)}")
 
 
 @router.get("/guidelines", summary="The guidelines, with whether their criteria are modeled")
@@ -78,7 +78,7 @@ def get_guideline(guideline_id: str, knowledge: KnowledgeDep) -> dict[str, Any]:
 def get_criterion(criterion_id: str, knowledge: KnowledgeDep) -> dict[str, Any]:
     criterion = knowledge.criteria_by_id.get(criterion_id)
     if criterion is None:
-        raise ProblemError(404, "Not found", f"no criterion {criterion_id!r}")
+        raise ProblemError(404, "Not found", f"no criterion {shown(criterion_id)}")
     return _criterion(criterion)
 
 
@@ -90,7 +90,7 @@ def list_procedures(
     if cpt is not None:
         codes = [c for c in codes if c.code == cpt.lstrip("+")]
         if not codes:
-            raise ProblemError(404, "Not found", f"no guideline lists CPT {cpt}")
+            raise ProblemError(404, "Not found", f"no guideline lists CPT {shown(cpt)}")
     return [
         {
             "cpt": c.code,

@@ -101,6 +101,9 @@ class Store(Protocol):
     def put_graphs(self, graphs: dict[str, list[Triple]]) -> None:
         """Write several named graphs in one transaction (replacing graphs of the same names)."""
 
+    def drop_graphs(self, names: list[str]) -> None:
+        """Remove these named graphs (each absent one is ignored)."""
+
     def query(self, sparql: str, timeout: float, row_cap: int) -> QueryOutcome:
         """Run a read-only query over the union of the named graphs."""
 

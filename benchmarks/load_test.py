@@ -1,0 +1,319 @@
+"""Load test: the service on a fresh embedded store, N Locust clients for a duration, and a summary.
+
+Usage: scripts/load.sh [--users 50] [--duration 10m] [--spawn-rate 5] [--out var/load]
+
+Starts the service like ./scripts/run.sh (embedded store, example cases preloaded) on a temporary
+data directory, runs ``benchmarks/locustfile.py`` headless against it, samples the resident memory
+of the service process and of its store process every few seconds, stops the service, and writes
+``summary.md`` and ``summary.json`` in the output directory: requests per second, p50/p95/p99 per
+endpoint, the share of 5xx answers, requests over their limit (``benchmarks/load-targets.json``),
+memory over time, and each target met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = json.loads((ROOT / "benchmarks" / "load-targets.json").read_text(encoding="utf-8"))
+MIB = 1024 * 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _seconds(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([smh]?)", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 10m or 1h")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class MemorySampler(threading.Thread):
+    """RSS of the service process and of its child (the store process) every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.samples: list[dict[str, float]] = []
+        self.started = time.monotonic()
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            children = sum(_rss(child) for child in _children(self.pid))
+            load = float(Path("/proc/loadavg").read_text().split()[0])
+            self.samples.append(
+                {
+                    "t": round(time.monotonic() - self.started, 1),
+                    "service_mib": _rss(self.pid) / MIB,
+                    "store_mib": children / MIB,
+                    "load": load,
+                }
+            )
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return 0.0
+    rank = max(1, min(len(values), round(share * len(values) + 0.5)))
+    return values[rank - 1]
+
+
+def _below(value: float | None, limit: float) -> bool | None:
+    """Whether a figure is under its target; None when the run did not measure it."""
+    return None if value is None else value < limit
+
+
+def _disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / MIB
+
+
+def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+    limits: dict[str, float] = TARGETS["limits_ms"]
+    endpoints: dict[str, Any] = {}
+    for name in sorted({s[0] for s in samples}):
+        times = sorted(t for n, t, _ in samples if n == name)
+        statuses = [status for n, _, status in samples if n == name]
+        limit = limits.get(name)
+        endpoints[name] = {
+            "requests": len(times),
+            "per_second": round(len(times) / seconds, 2),
+            "p50_ms": round(_percentile(times, 0.50), 1),
+            "p95_ms": round(_percentile(times, 0.95), 1),
+            "p99_ms": round(_percentile(times, 0.99), 1),
+            "max_ms": round(times[-1], 1),
+            "5xx_percent": round(100 * sum(1 for s in statuses if s >= 500) / len(statuses), 3),
+            "no_answer": sum(1 for s in statuses if s == 0),
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "limit_ms": limit,
+            "over_limit": sum(1 for t in times if limit is not None and t > limit),
+        }
+    total = len(samples)
+    five = sum(1 for _, _, s in samples if s >= 500)
+    # Memory: the mean of the first and of the last fifth of the run after the first minute (warm-up).
+    steady = [m for m in memory if m["t"] >= 60] or memory
+    fifth = max(1, len(steady) // 5)
+
+    def mean(rows: list[dict[str, float]]) -> float:
+        return sum(r["service_mib"] + r["store_mib"] for r in rows) / len(rows) if rows else 0.0
+
+    early, late = mean(steady[:fifth]), mean(steady[-fifth:])
+    growth = 100 * (late - early) / early if early else 0.0
+    health = endpoints.get("GET /health", {})
+    post = endpoints.get("POST /determinations", {})
+    targets = TARGETS["targets"]
+    return {
+        "requests": total,
+        "seconds": round(seconds, 1),
+        "per_second": round(total / seconds, 2),
+        "5xx_percent": round(100 * five / total, 3) if total else 0.0,
+        "endpoints": endpoints,
+        "memory": {
+            "samples": memory,
+            "early_mib": round(early, 1),
+            "late_mib": round(late, 1),
+            "growth_percent": round(growth, 1),
+            "max_mib": round(max((m["service_mib"] + m["store_mib"] for m in memory), default=0.0), 1),
+            "service_early_mib": round(sum(r["service_mib"] for r in steady[:fifth]) / fifth, 1) if steady else 0.0,
+            "service_late_mib": round(sum(r["service_mib"] for r in steady[-fifth:]) / fifth, 1) if steady else 0.0,
+        },
+        "load_average": round(sum(m["load"] for m in memory) / len(memory), 1) if memory else 0.0,
+        "targets": {
+            "no 5xx": (100 * five / total if total else 0.0) <= targets["max_5xx_percent"],
+            f"/health p99 < {targets['health_p99_ms']} ms": _below(health.get("p99_ms"), targets["health_p99_ms"]),
+            f"POST /determinations p95 < {targets['determinations_post_p95_ms']} ms": _below(
+                post.get("p95_ms"), targets["determinations_post_p95_ms"]
+            ),
+            f"memory flat (growth < {targets['max_memory_growth_percent']} %)": growth < targets["max_memory_growth_percent"],
+        },
+    }
+
+
+def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
+    lines = [f"- {key}: {value}" for key, value in header.items()]
+    lines += [
+        f"- requests: {summary['requests']} in {summary['seconds']} s, {summary['per_second']} requests/s, "
+        f"{summary['5xx_percent']} % 5xx",
+        "",
+        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | 5xx % | limit ms | over limit | statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in summary["endpoints"].items():
+        statuses = ", ".join(f"{k}: {v}" for k, v in e["statuses"].items())
+        lines.append(
+            f"| {name} | {e['requests']} | {e['per_second']} | {e['p50_ms']} | {e['p95_ms']} | {e['p99_ms']} | "
+            f"{e['max_ms']} | {e['5xx_percent']} | {e['limit_ms']} | {e['over_limit']} | {statuses} |"
+        )
+    memory = summary["memory"]
+    lines += [
+        "",
+        f"Resident memory (service + store process): {memory['early_mib']} MiB early, {memory['late_mib']} MiB late "
+        f"({memory['growth_percent']:+} %), at most {memory['max_mib']} MiB; the service process alone "
+        f"{memory['service_early_mib']} → {memory['service_late_mib']} MiB. "
+        f"Store on disk: {summary['store_disk_mib']['start']} MiB at the start, "
+        f"{summary['store_disk_mib']['end']} MiB at the end. Mean 1-minute load average of the machine "
+        f"during the run: {summary['load_average']} (on {os.cpu_count()} cores).",
+        "",
+        "| minute | service MiB | store process MiB | load average |",
+        "|---|---|---|---|",
+    ]
+    shown = -1
+    for sample in memory["samples"]:
+        minute = int(sample["t"] // 60)
+        if minute != shown:
+            shown = minute
+            lines.append(f"| {minute} | {sample['service_mib']:.0f} | {sample['store_mib']:.0f} | {sample['load']:.1f} |")
+    lines += ["", "| target | met |", "|---|---|"]
+    verdict = {True: "yes", False: "no", None: "not measured"}
+    lines += [f"| {name} | {verdict[met]} |" for name, met in summary["targets"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _start_service(directory: Path, port: int, token: str, examples: bool) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "IPKG_STORE_PATH": str(directory / "store"),
+            "IPKG_AUDIT_LOG": str(directory / "audit.log"),
+            "IPKG_TOKENS": json.dumps({token: {"name": "load-test", "scopes": ["read", "write"]}}),
+            "IPKG_PRELOAD_EXAMPLES": "true" if examples else "false",
+        }
+    )
+    log = (directory / "service.log").open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the service exited while starting; see service.log")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the service did not start in time")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Load test of the service (see docs/benchmark.md).")
+    parser.add_argument("--users", type=int, default=50, help="concurrent clients (default 50)")
+    parser.add_argument("--spawn-rate", type=float, default=5, help="clients started per second (default 5)")
+    parser.add_argument("--duration", type=_seconds, default=600, help="run time: 90s, 10m, 1h (default 10m)")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "load", help="directory for the summary")
+    parser.add_argument("--no-examples", action="store_true", help="start on an empty store")
+    parser.add_argument("--memory-interval", type=float, default=5.0, help="seconds between memory samples")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = " ".join(["scripts/load.sh", *(argv if argv is not None else sys.argv[1:])])
+    with tempfile.TemporaryDirectory(prefix="ipkg-load-") as tmp:
+        directory = Path(tmp)
+        service = _start_service(directory, port, token, not args.no_examples)
+        try:
+            print(f"starting the service on {url} (loading the example cases) ...", file=sys.stderr, flush=True)
+            _wait_healthy(url, service, timeout=900)
+            disk_start = _disk_mib(directory / "store")
+            sampler = MemorySampler(service.pid, args.memory_interval)
+            sampler.start()
+            samples_file = directory / "samples.json"
+            env = dict(os.environ, IPKG_LOAD_TOKEN=token, IPKG_LOAD_SUMMARY=str(samples_file))
+            started = time.monotonic()
+            locust = subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
+                    "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
+                    "--run-time", f"{args.duration}s", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30",
+                ],
+                cwd=ROOT, env=env, check=False,
+            )
+            seconds = time.monotonic() - started
+            sampler.stop()
+            disk_end = _disk_mib(directory / "store")
+        finally:
+            service.send_signal(signal.SIGTERM)
+            try:
+                service.wait(60)
+            except subprocess.TimeoutExpired:
+                service.kill()
+        (args.out / "service.log").write_bytes((directory / "service.log").read_bytes())
+        if not samples_file.exists():
+            print(f"locust exited with {locust.returncode} and wrote no samples", file=sys.stderr)
+            return 1
+        samples = [(n, t, s) for n, t, s in json.loads(samples_file.read_text(encoding="utf-8"))]
+    summary = summarize(samples, sampler.samples, seconds)
+    summary["store_disk_mib"] = {"start": round(disk_start, 1), "end": round(disk_end, 1)}
+    header = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": f"`{command}`",
+        "clients": str(args.users),
+        "duration": f"{args.duration} s",
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
+    }
+    text = markdown(summary, header)
+    (args.out / "summary.json").write_text(json.dumps({"header": header, **summary}, indent=1), encoding="utf-8")
+    (args.out / "summary.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0 if locust.returncode in (0, 1) and summary["requests"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
