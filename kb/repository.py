@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import XSD, BNode, Graph, Literal, URIRef
 
 from kb import resources
 from kb.engine import determine_graph
@@ -58,6 +58,34 @@ OUTCOMES = ("approved", "denied", "pended", "excluded")
 
 class UnknownIdError(LookupError):
     """No stored case or determination has this id."""
+
+
+def report_without_case_copies(report: Graph, case: Graph, derived: Graph) -> Graph:
+    """The report as stored: without pySHACL's copies of case blank nodes (the description of a blank-node
+    ``sh:value``), which are already in the case or derived graph; ``restore_case_copies`` puts them back."""
+    stored = Graph()
+    for triple in report:
+        if isinstance(triple[0], BNode) and (triple in case or triple in derived):
+            continue
+        stored.add(triple)
+    return stored
+
+
+def restore_case_copies(report: Graph, case: Graph, derived: Graph) -> None:
+    """Add back the description of every case blank node the report names, as pySHACL wrote it."""
+    sources = (case, derived)
+    pending = [o for o in report.objects() if isinstance(o, BNode) and any((o, None, None) in g for g in sources)]
+    seen: set[BNode] = set()
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for graph in sources:
+            for _, p, o in graph.triples((node, None, None)):
+                report.add((node, p, o))
+                if isinstance(o, BNode):
+                    pending.append(o)
 
 
 def wire(graph: Graph) -> list[Triple]:
@@ -165,7 +193,7 @@ class Repository:
         rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
         graphs = {
             derived_graph(det_id): wire(derived),
-            report_graph(det_id): wire(det.report),
+            report_graph(det_id): wire(report_without_case_copies(det.report, original, derived)),
             determination_graph_name(det_id): wire(rdf),
         }
         if store_case:
@@ -207,6 +235,9 @@ class Repository:
         if triples is None:
             raise UnknownIdError(f"no report for determination {det_id!r}")
         graph = unwire(triples)
+        det = self.get_determination(det_id)
+        derived = self._stored_graph("derived facts", det_id, derived_graph(det_id))
+        restore_case_copies(graph, self.load_case(det.case_id), derived)
         graph.bind("sh", URIRef("http://www.w3.org/ns/shacl#"))
         graph.bind("ips", URIRef("https://w3id.org/ipkg/shapes#"))
         return graph

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Graph
+from rdflib.compare import isomorphic
 
 from kb import resources
 from kb.knowledge import Knowledge
@@ -38,16 +39,11 @@ def _paths() -> list[Path]:
 
 
 def _quad_counts(store: EmbeddedStore, reports: bool = True) -> Counter[tuple[object, ...]]:
-    """How many named graphs hold each triple (every quad of the store; without the reports if asked)."""
+    """How many named graphs hold each triple (every quad of the store; without the reports if asked:
+    reports stored by layout 1 keep pySHACL's copies of case blank nodes, which migration leaves as they are)."""
     skip = "" if reports else 'FILTER (!STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/report/"))'
     outcome = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {skip} }}", 60, 10_000_000)
     return Counter(outcome.rows)
-
-
-REPORT_COPIES = (
-    "pySHACL copies the description of a blank-node sh:value from the case into the report graph, "
-    "which is stored exactly as pySHACL produced it, so those case facts appear twice in the union"
-)
 
 
 @pytest.fixture()
@@ -61,21 +57,19 @@ def repository(tmp_path: Path, knowledge: Knowledge) -> Iterator[Repository]:
         store.close()
 
 
-def test_no_triple_is_stored_in_two_graphs_outside_the_reports(repository: Repository) -> None:
-    for path in _paths():
-        repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
-    assert isinstance(repository.store, EmbeddedStore)
-    twice = [triple for triple, n in _quad_counts(repository.store, reports=False).items() if n > 1]
-    assert twice == []
-
-
-@pytest.mark.xfail(reason=REPORT_COPIES, strict=True)
 def test_no_triple_is_stored_in_two_graphs(repository: Repository) -> None:
     for path in _paths():
         repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
     assert isinstance(repository.store, EmbeddedStore)
     twice = [triple for triple, n in _quad_counts(repository.store).items() if n > 1]
     assert twice == []
+
+
+def test_the_stored_report_is_pyshacls_report(repository: Repository) -> None:
+    """Copies of case blank nodes are left out of the stored report and restored when it is read."""
+    for path in _paths():
+        stored, det = repository.determine_and_save(read_case_file(path), path.name, f"report-{path.name}")
+        assert isomorphic(repository.get_report(stored.id), det.report), path.name
 
 
 def test_derived_graph_holds_only_facts_about_the_case(repository: Repository) -> None:
