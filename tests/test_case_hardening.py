@@ -8,8 +8,6 @@ calendar arithmetic, lone surrogates, and a case that forged a determination.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from kb.engine import determine_text
 from kb.errors import CaseFormError, CaseSyntaxError
 from kb.pipeline.caseio import JSONLD, TURTLE, CaseLimits, parse_case
 from kb.pipeline.caselimits import json_nesting, turtle_nesting
+from tests.service.listener import Listener
 
 ROOT = Path(__file__).resolve().parent.parent
 TTL = (ROOT / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(encoding="utf-8")
@@ -41,45 +40,10 @@ def form_problems(text: str, fmt: str = TURTLE) -> list[str]:
 # -- 1. JSON-LD contexts: only the embedded one, at every level --------------------------------
 
 
-class Listener:
-    """A loopback TCP listener that counts the connections it receives."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/context.jsonld"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
 @pytest.fixture()
 def listener() -> Iterator[Listener]:
-    srv = Listener()
-    try:
+    with Listener() as srv:
         yield srv
-    finally:
-        srv.close()
 
 
 def _contexts(url: str) -> dict[str, tuple[Any, dict[str, Any]]]:
@@ -117,11 +81,11 @@ def _document(context: Any, extra: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("where", list(_contexts("x")))
 def test_no_context_is_fetched_from_the_network(where: str, listener: Listener) -> None:
-    context, extra = _contexts(listener.url)[where]
+    context, extra = _contexts(f"{listener.url}/context.jsonld")[where]
     with pytest.raises(CaseSyntaxError) as info:
         parse_case(_document(context, extra), JSONLD, "case.jsonld")
     assert listener.connections == 0
-    assert listener.url in str(info.value) or "invalid JSON-LD" in str(info.value)
+    assert f"{listener.url}/context.jsonld" in str(info.value) or "invalid JSON-LD" in str(info.value)
 
 
 @pytest.mark.parametrize("where", list(_contexts("x")))

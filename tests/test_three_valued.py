@@ -26,9 +26,9 @@ from rdflib.term import Node
 
 from kb.engine import determine_graph
 from kb.knowledge import CriterionInfo, Knowledge, load_knowledge
-from kb.namespaces import IP, SH
+from kb.namespaces import IP
 from kb.pipeline.caseio import read_case_file
-from tests.three_valued.completion import NOT_APPLICABLE, criterion_status
+from tests.three_valued.completion import NOT_APPLICABLE, criterion_status, shape_text
 
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,17 +112,6 @@ def _engine_terms() -> frozenset[str]:
     return frozenset(names)
 
 
-def _shape_text(knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    shapes = knowledge.shapes
-    texts = []
-    for constraint in shapes.objects(criterion.shape, SH.sparql):
-        for prop in (SH.select, SH.ask):
-            value = shapes.value(constraint, prop)
-            if value is not None:
-                texts.append(str(value))
-    return "\n".join(texts)
-
-
 def _mentioned(term: URIRef, text: str, knowledge: Knowledge) -> bool:
     """Whether the term, or a class it belongs to, is named in the text or read by the engine's code."""
     names = {str(term).split("#")[-1]}
@@ -131,7 +120,7 @@ def _mentioned(term: URIRef, text: str, knowledge: Knowledge) -> bool:
 
 
 def _unread_kinds(knowledge: Knowledge, criterion: CriterionInfo, kind_class: URIRef) -> list[URIRef]:
-    text = _shape_text(knowledge, criterion)
+    text = shape_text(knowledge, criterion)
     kinds = [t for t, classes in knowledge.individual_types.items() if kind_class in classes]
     return sorted((k for k in kinds if not _mentioned(k, text, knowledge)), key=str)
 

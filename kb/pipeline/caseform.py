@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
@@ -77,12 +78,39 @@ def check_case_form(case: Graph, knowledge: Knowledge, source: str) -> URIRef:
     return request
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What the form check needs to know of the ontology's terms, read once per loaded knowledge."""
+
+    derived: frozenset[Node]
+    engine: frozenset[Node]
+    literal_valued: frozenset[Node]
+    node_valued: frozenset[Node]
+
+
+_VOCABULARIES: dict[int, tuple[Knowledge, _Vocabulary]] = {}
+
+
+def _vocabulary(knowledge: Knowledge) -> _Vocabulary:
+    cached = _VOCABULARIES.get(id(knowledge))
+    if cached is not None and cached[0] is knowledge:
+        return cached[1]
+    ont = knowledge.ontology
+    vocabulary = _Vocabulary(
+        derived=frozenset(ont.subjects(IP.derivedBy, None)),
+        engine=frozenset(_engine_terms(ont)),
+        literal_valued=frozenset(ont.subjects(RDF.type, OWL.DatatypeProperty)),
+        node_valued=frozenset(ont.subjects(RDF.type, OWL.ObjectProperty)),
+    )
+    _VOCABULARIES[id(knowledge)] = (knowledge, vocabulary)
+    return vocabulary
+
+
 def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     ont = knowledge.ontology
-    derived = {s for s in ont.subjects(IP.derivedBy, None)}
-    engine = _engine_terms(ont)
-    literal_valued = set(ont.subjects(RDF.type, OWL.DatatypeProperty))
-    node_valued = set(ont.subjects(RDF.type, OWL.ObjectProperty))
+    vocabulary = _vocabulary(knowledge)
+    derived, engine = vocabulary.derived, vocabulary.engine
+    literal_valued, node_valued = vocabulary.literal_valued, vocabulary.node_valued
     seen: set[Node] = set()
     for s, p, o in case:
         if str(p).startswith(str(SH)) or (p == RDF.type and str(o).startswith(str(SH))):
@@ -137,7 +165,7 @@ def _engine_terms(ont: Graph) -> set[Node]:
     return result
 
 
-def _value_problem(prop: Node, value: Node, literal_valued: set[Node], node_valued: set[Node]) -> str | None:
+def _value_problem(prop: Node, value: Node, literal_valued: frozenset[Node], node_valued: frozenset[Node]) -> str | None:
     """What is wrong with one value, whatever its property: an ill-typed literal, a literal where the
     ontology wants a node or the reverse, or a date outside the accepted years."""
     if isinstance(value, Literal):

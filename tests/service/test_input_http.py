@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.service.listener import Listener
 from tests.service.server import READ_TOKEN, ROOT, Server, auth, running
 
 TTL = (ROOT / "examples" / "cases" / "cg300-acute-approved.ttl").read_text(encoding="utf-8")
@@ -116,49 +116,16 @@ def test_a_forged_determination_is_refused_and_never_listed(server: Server) -> N
     assert all(not item["determinedAt"].startswith("2099") for item in after["items"])
 
 
-class Listener:
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/context.jsonld"
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
 @pytest.fixture()
 def listener() -> Iterator[Listener]:
-    srv = Listener()
-    try:
+    with Listener() as srv:
         yield srv
-    finally:
-        srv.close()
 
 
 def test_jsonld_contexts_are_never_fetched_or_opened(server: Server, listener: Listener, tmp_path: Path) -> None:
     context_file = tmp_path / "context.jsonld"
     context_file.write_text(json.dumps({"@context": {"@vocab": "https://example.org/"}}), encoding="utf-8")
-    for url in (listener.url, context_file.as_uri(), "file:///etc/passwd"):
+    for url in (f"{listener.url}/context.jsonld", context_file.as_uri(), "file:///etc/passwd"):
         document = json.loads(JSONLD_CASE)
         document["@context"] = ["https://w3id.org/ipkg/context.jsonld", {"@context": url}]
         for path in ENDPOINTS:

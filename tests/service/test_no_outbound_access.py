@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.service.listener import MARKER, Listener
 from tests.service.server import READ_TOKEN, ROOT, Server, auth
 
 HOOK_DIR = Path(__file__).resolve().parent / "audit_hook"
@@ -31,41 +31,10 @@ JSONLD = {"content-type": "application/ld+json"}
 AF_UNIX = int(socket.AF_UNIX)
 
 
-class Listener:
-    """A TCP listener on loopback that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = int(self.sock.getsockname()[1])
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.sendall(b'HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n{"secret": "listener body"}')
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def listener() -> Iterator[Listener]:
-    result = Listener()
-    yield result
-    result.close()
+    with Listener() as result:
+        yield result
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +118,10 @@ def test_no_request_reaches_outside(audited: tuple[Server, Path], listener: List
     responses = _hostile_requests(server, listener, secret_file)
     time.sleep(1)  # let worker processes finish writing their events
 
-    assert listener.accepted == 0
+    assert listener.connections == 0
     statuses = [r.status_code for r in responses]
     assert all(s < 500 for s in statuses), statuses
-    assert not any("listener body" in r.text or "root:" in r.text for r in responses)
+    assert not any(MARKER in r.text or "root:" in r.text for r in responses)
 
     records = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if line.strip()]
     during = [r for r in records if r["time"] >= started]
