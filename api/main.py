@@ -13,6 +13,7 @@ from api.openapi_docs import ERROR_RESPONSES
 from api.protocol import ProtocolMiddleware, add_head_routes, install_access_log_filter
 from api.routers import cases, determinations, guidelines, health, sparql
 from api.security import AuditLog, AuditMiddleware
+from api.workers import CaseWorkers
 from kb import __version__
 from kb.knowledge import load_knowledge
 from kb.repository import Repository
@@ -32,9 +33,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         preload_examples(repository)
     app.state.repository = repository
     app.state.audit = AuditLog(settings.audit_log)
+    app.state.case_workers = CaseWorkers.from_settings(settings)  # spawns; the workers load in the background
     try:
         yield
     finally:
+        app.state.case_workers.shutdown()
+        app.state.case_workers = None
         app.state.repository = None
         store.close()
 

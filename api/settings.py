@@ -37,10 +37,19 @@ class Settings(BaseSettings):
     """Deepest nesting of brackets in a case: Turtle [ ] and ( ), JSON objects and arrays."""
     max_case_list_length: int = 1_000
     """Most items of one RDF list in a case."""
-    case_workers: int = Field(default=2, ge=1)
-    """Threads that parse, check, determine and store cases; this work never runs on the event loop."""
+    case_workers: int = Field(default=2, ge=1, le=64)
+    """Case worker processes (each with the knowledge loaded, about 150 MiB): cases parsed, checked and decided at
+    the same time. This work never runs in the service process."""
     case_queue: int = Field(default=16, ge=0)
     """Cases that may wait for a worker; past that the service answers 503 with Retry-After."""
+    case_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Time limit of one case in its worker process; a case over it is stopped (its worker is killed and replaced)
+    and answered with 503."""
+    case_worker_nice: int = Field(default=5, ge=0, le=19)
+    """How much lower the case workers' CPU priority is than the service's (Unix nice), so that on a busy machine
+    /health, reads and the store are served first."""
+    case_worker_max_rss_mib: int = Field(default=1024, ge=128)
+    """A case worker whose resident memory grew past this exits after its answer and is replaced."""
     query_timeout_seconds: float = 10.0
     """Time limit of one SPARQL query; a longer query is stopped and answered with an error."""
     row_cap: int = 10_000

@@ -43,12 +43,14 @@ __all__ = [
     "ONTOLOGY_GRAPH",
     "SHAPES_GRAPH",
     "DeterminationFilter",
+    "PreparedDetermination",
     "Repository",
     "StoredDetermination",
     "UnknownIdError",
     "case_graph",
     "derived_graph",
     "determination_graph_name",
+    "prepare_determination",
     "report_graph",
 ]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -117,6 +119,54 @@ class DeterminationFilter:
     service_to: dt.date | None = None
 
 
+@dataclass(frozen=True)
+class PreparedDetermination:
+    """A decided case and the named graphs that record it, ready to be written in one transaction.
+
+    Made where the case is decided (a case worker process, or in-process); written by the repository.
+    """
+
+    stored: StoredDetermination
+    graphs: dict[str, list[Triple]]
+
+
+def prepare_determination(
+    case: Graph, source: str, knowledge: Knowledge, case_id: str | None = None, store_case: bool = True
+) -> tuple[PreparedDetermination, Determination]:
+    """Determine a case and build the graphs that record it (the case when new, derived facts, report,
+    determination); nothing is written."""
+    original = Graph()
+    for triple in case:
+        original.add(triple)
+    det = determine_graph(case, source, knowledge)
+    det_id = uuid.uuid4().hex
+    case_id = case_id or uuid.uuid4().hex
+    node = DET[det_id]
+    derived = derived_facts(det.case_graph, original)
+    machine = det.as_json() | {"id": det_id, "caseId": case_id}
+    rdf = determination_graph(det, node)
+    rdf.add((node, IP.caseId, Literal(case_id)))
+    rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
+    rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
+    rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
+    # The primary line's code (the first line's, for a request of excluded procedures' codes only).
+    primary = next((line for line in det.lines if line.primary), det.lines[0] if det.lines else None)
+    if primary is not None:
+        rdf.add((node, IP.requestedCode, Literal(primary.code)))
+    dos = det.case_graph.value(det.request, IP.dateOfService)
+    if dos is not None:
+        rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))
+    rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
+    graphs = {
+        derived_graph(det_id): wire(derived),
+        report_graph(det_id): wire(report_without_case_copies(det.report, original, derived)),
+        determination_graph_name(det_id): wire(rdf),
+    }
+    if store_case:
+        graphs[case_graph(case_id)] = wire(original)
+    return PreparedDetermination(StoredDetermination(det_id, case_id, machine), graphs), det
+
+
 class Repository:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.store = store
@@ -149,16 +199,28 @@ class Repository:
 
     def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
         """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
+        return unwire(self._stored_triples(what, item_id, name))
+
+    def _stored_triples(self, what: str, item_id: str, name: str) -> list[Triple]:
         if not ID_PATTERN.match(item_id):
             # Not echoed: a malformed id may be anything a client sent, of any length.
             raise UnknownIdError(f"no {what} with this id (an id is 1 to 128 letters, digits, '.', '_' or '-')")
         triples = self.store.graph(name)
         if triples is None:
             raise UnknownIdError(f"no {what} {item_id!r}")
-        return unwire(triples)
+        return triples
 
     def load_case(self, case_id: str) -> Graph:
         return self._stored_graph("case", case_id, case_graph(case_id))
+
+    def load_case_triples(self, case_id: str) -> list[Triple]:
+        """A stored case as wire triples (for a case worker process); UnknownIdError as ``load_case``."""
+        return self._stored_triples("case", case_id, case_graph(case_id))
+
+    def save_case_triples(self, triples: list[Triple], case_id: str | None = None) -> str:
+        case_id = case_id or uuid.uuid4().hex
+        self.store.put_graphs({case_graph(case_id): triples})
+        return case_id
 
     def case_exists(self, case_id: str) -> bool:
         return case_graph(case_id) in self.store.graph_names(case_graph(case_id))
@@ -169,37 +231,14 @@ class Repository:
         self, case: Graph, source: str, case_id: str | None = None, store_case: bool = True
     ) -> tuple[StoredDetermination, Determination]:
         """Determine a case and store the case (when new), derived facts, report and determination at once."""
-        original = Graph()
-        for triple in case:
-            original.add(triple)
-        det = determine_graph(case, source, self.knowledge)
-        det_id = uuid.uuid4().hex
-        case_id = case_id or uuid.uuid4().hex
-        node = DET[det_id]
-        derived = derived_facts(det.case_graph, original)
-        machine = det.as_json() | {"id": det_id, "caseId": case_id}
-        rdf = determination_graph(det, node)
-        rdf.add((node, IP.caseId, Literal(case_id)))
-        rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
-        rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
-        rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
-        # The primary line's code (the first line's, for a request of excluded procedures' codes only).
-        primary = next((line for line in det.lines if line.primary), det.lines[0] if det.lines else None)
-        if primary is not None:
-            rdf.add((node, IP.requestedCode, Literal(primary.code)))
-        dos = det.case_graph.value(det.request, IP.dateOfService)
-        if dos is not None:
-            rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))
-        rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
-        graphs = {
-            derived_graph(det_id): wire(derived),
-            report_graph(det_id): wire(report_without_case_copies(det.report, original, derived)),
-            determination_graph_name(det_id): wire(rdf),
-        }
-        if store_case:
-            graphs[case_graph(case_id)] = wire(original)
-        self.store.put_graphs(graphs)
-        return StoredDetermination(det_id, case_id, machine), det
+        prepared, det = prepare_determination(case, source, self.knowledge, case_id, store_case)
+        self.save_prepared(prepared)
+        return prepared.stored, det
+
+    def save_prepared(self, prepared: PreparedDetermination) -> StoredDetermination:
+        """Write a prepared determination's graphs in one transaction."""
+        self.store.put_graphs(prepared.graphs)
+        return prepared.stored
 
     def validated_graph(self, det_id: str) -> Graph:
         """The graph SHACL validated for a stored determination, rebuilt from where its parts live.

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from rdflib import Graph
 
 from api.bodies import case_limits, media_type, read_limited
-from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import CASE_BODY, rdf_doc
 from api.problems import ProblemError
-from api.workers import CaseWorkersDep
-from kb.knowledge import Knowledge
-from kb.pipeline.caseform import check_case_form
-from kb.pipeline.caseio import CaseLimits, parse_case
-from kb.pipeline.enrichment import select_guideline
+from api.workers import CaseWorkers, CaseWorkersDep
+from kb.casework import CheckedCase
+from kb.pipeline.caseio import CaseLimits
 from kb.repository import Repository
 
 router = APIRouter(tags=["cases"])
@@ -29,7 +26,6 @@ async def create_case(
     request: Request,
     response: Response,
     settings: SettingsDep,
-    knowledge: KnowledgeDep,
     repository: RepositoryDep,
     workers: CaseWorkersDep,
     _: WriteAccess,
@@ -39,7 +35,7 @@ async def create_case(
         raise ProblemError(415, "Unsupported media type", "send the case as text/turtle or application/ld+json")
     body = await read_limited(request, settings.max_body_bytes)
     case_id, request_node, guideline = await workers.run(
-        _check_and_store, body, fmt, case_limits(settings), knowledge, repository
+        _check_and_store, workers, body, fmt, case_limits(settings), repository
     )
     response.headers["Location"] = f"/cases/{case_id}"
     return {
@@ -51,17 +47,13 @@ async def create_case(
 
 
 def _check_and_store(
-    body: bytes, fmt: str, limits: CaseLimits, knowledge: Knowledge, repository: Repository
+    workers: CaseWorkers, body: bytes, fmt: str, limits: CaseLimits, repository: Repository
 ) -> tuple[str, str, str]:
-    """Parse, check and store a case (on a worker thread); nothing is stored unless every check passes."""
-    case = parse_case(body, fmt, "request body", limits=limits)
-    original = Graph()
-    for triple in case:
-        original.add(triple)
-    request_node = check_case_form(case, knowledge, "request body")
-    guideline = select_guideline(case, request_node, knowledge, "request body")
-    case_id = repository.save_case(original)
-    return case_id, str(request_node), guideline.number
+    """Parse and check a case in a case worker process, then store it (from a worker thread); nothing is
+    stored unless every check passes."""
+    checked: CheckedCase = workers.process("check", body, fmt, limits)
+    case_id = repository.save_case_triples(checked.triples)
+    return case_id, checked.request, checked.guideline
 
 
 @router.get(

@@ -16,10 +16,10 @@ from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import DETERMINATION_BODY, DETERMINATION_RESPONSES, rdf_doc
 from api.problems import ProblemError
 from api.sparql_results import negotiate
-from api.workers import CaseWorkersDep
-from kb.pipeline.caseio import CaseLimits, parse_case
+from api.workers import CaseWorkers, CaseWorkersDep
+from kb.pipeline.caseio import CaseLimits
 from kb.pipeline.caselimits import json_nesting
-from kb.repository import DeterminationFilter, Repository, StoredDetermination
+from kb.repository import DeterminationFilter, PreparedDetermination, Repository, StoredDetermination
 
 router = APIRouter(tags=["determinations"])
 RESPONSE_FORMATS = {
@@ -62,7 +62,7 @@ async def create_determination(
         case_id = payload.get("caseId") if isinstance(payload, dict) else None
         if not isinstance(case_id, str):
             raise ProblemError(422, "Invalid request", 'send {"caseId": "<id>"} or the case itself as Turtle / JSON-LD')
-        stored = await workers.run(_determine_stored, repository, case_id)
+        stored = await workers.run(_determine_stored, workers, repository, case_id)
     else:
         fmt = RDF_BODY_FORMATS.get(kind)
         if fmt is None:
@@ -71,7 +71,7 @@ async def create_determination(
                 "Unsupported media type",
                 "send text/turtle, application/ld+json, or application/json with a caseId",
             )
-        stored = await workers.run(_determine_sent, repository, body, fmt, case_limits(settings))
+        stored = await workers.run(_determine_sent, workers, repository, body, fmt, case_limits(settings))
     return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
 
 
@@ -95,15 +95,20 @@ def _case_reference(body: bytes) -> Any:
         raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from None
 
 
-def _determine_stored(repository: Repository, case_id: str) -> StoredDetermination:
-    case = repository.load_case(case_id)
-    return repository.determine_and_save(case, f"case {case_id}", case_id, False)[0]
+def _determine_stored(workers: CaseWorkers, repository: Repository, case_id: str) -> StoredDetermination:
+    """Read a stored case, decide it in a case worker process, store the result (from a worker thread)."""
+    triples = repository.load_case_triples(case_id)
+    prepared: PreparedDetermination = workers.process("determine_stored", triples, case_id)
+    return repository.save_prepared(prepared)
 
 
-def _determine_sent(repository: Repository, body: bytes, fmt: str, limits: CaseLimits) -> StoredDetermination:
-    """Parse, check, determine and store (on a worker thread); nothing is stored unless it is decided."""
-    case = parse_case(body, fmt, "request body", limits=limits)
-    return repository.determine_and_save(case, "request body")[0]
+def _determine_sent(
+    workers: CaseWorkers, repository: Repository, body: bytes, fmt: str, limits: CaseLimits
+) -> StoredDetermination:
+    """Parse, check and decide in a case worker process, then store (from a worker thread); nothing is
+    stored unless it is decided."""
+    prepared: PreparedDetermination = workers.process("determine_sent", body, fmt, limits)
+    return repository.save_prepared(prepared)
 
 
 @router.get(
