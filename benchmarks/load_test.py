@@ -3,11 +3,13 @@
 Usage: scripts/load.sh [--users 50] [--duration 10m] [--spawn-rate 5] [--out var/load]
 
 Starts the service like ./scripts/run.sh (embedded store, example cases preloaded) on a temporary
-data directory, runs ``benchmarks/locustfile.py`` headless against it, samples the resident memory
-of the service process and of its store process every few seconds, stops the service, and writes
+data directory, runs ``benchmarks/locustfile.py`` headless against it (``--mix mixed``, or
+``--mix read-only``: no new determinations, only reads, SPARQL and /health), samples the resident
+memory of every process of the service (API, store writer, SPARQL read workers, case workers) every
+few seconds, stops the service, and writes
 ``summary.md`` and ``summary.json`` in the output directory: requests per second, p50/p95/p99 per
 endpoint, the share of 5xx answers, requests over their limit (``benchmarks/load-targets.json``),
-memory over time, and each target met or not.
+memory by role over time (and its growth per 1,000 stored determinations), and each target met or not.
 """
 
 from __future__ import annotations
@@ -72,28 +74,69 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        children = _children(pending.pop())
+        found += children
+        pending += children
+    return found
+
+
+ROLES = {"ipkg-store": "store", "ipkg-sparql": "sparql", "ipkg-case": "case"}
+ROLE_TITLES = {
+    "api": "API (service process)",
+    "store": "store writer",
+    "sparql": "SPARQL read workers",
+    "case": "case workers",
+    "other": "other (multiprocessing's resource tracker)",
+}
+
+
+def _role(pid: int) -> str:
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "other"
+    return ROLES.get(name, "other")
+
+
 class MemorySampler(threading.Thread):
-    """RSS of the service process and of its child (the store process) every ``interval`` seconds."""
+    """RSS of every process of the service every ``interval`` seconds: the service (API) process and
+    each of its descendants, grouped by role (``/proc/<pid>/comm``, set by ``kb.proc_name``)."""
 
     def __init__(self, pid: int, interval: float) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
-        self.samples: list[dict[str, float]] = []
+        self.samples: list[dict[str, Any]] = []
         self.started = time.monotonic()
+        self.wall_started = time.time()
         self._halt = threading.Event()
+
+    def sample(self) -> dict[str, Any]:
+        processes: dict[str, dict[str, Any]] = {str(self.pid): {"role": "api", "mib": round(_rss(self.pid) / MIB, 1)}}
+        for child in _descendants(self.pid):
+            processes[str(child)] = {"role": _role(child), "mib": round(_rss(child) / MIB, 1)}
+        roles = {role: 0.0 for role in ROLE_TITLES}
+        counts = {role: 0 for role in ROLE_TITLES}
+        for process in processes.values():
+            roles[process["role"]] += process["mib"]
+            counts[process["role"]] += 1
+        load = float(Path("/proc/loadavg").read_text().split()[0])
+        return {
+            "t": round(time.monotonic() - self.started, 1),
+            "service_mib": roles["api"],
+            "store_mib": roles["store"],
+            "total_mib": round(sum(roles.values()), 1),
+            "roles_mib": {role: round(value, 1) for role, value in roles.items()},
+            "counts": counts,
+            "processes": processes,
+            "load": load,
+        }
 
     def run(self) -> None:
         while not self._halt.is_set():
-            children = sum(_rss(child) for child in _children(self.pid))
-            load = float(Path("/proc/loadavg").read_text().split()[0])
-            self.samples.append(
-                {
-                    "t": round(time.monotonic() - self.started, 1),
-                    "service_mib": _rss(self.pid) / MIB,
-                    "store_mib": children / MIB,
-                    "load": load,
-                }
-            )
+            self.samples.append(self.sample())
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -118,12 +161,59 @@ def _disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / MIB
 
 
-def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, float]], seconds: float) -> dict[str, Any]:
+Sample = tuple[str, float, int, float]  # endpoint, milliseconds, status, wall-clock time the request ended
+
+
+def _memory(memory: list[dict[str, Any]], samples: list[Sample], wall_started: float) -> dict[str, Any]:
+    """Memory by role: the mean of the first and of the last fifth of the run after the first minute
+    (warm-up), the growth between them, and the growth per 1,000 determinations stored in between."""
+    steady = [m for m in memory if m["t"] >= 60] or memory
+    fifth = max(1, len(steady) // 5)
+    early, late = steady[:fifth], steady[-fifth:]
+
+    def mean(rows: list[dict[str, Any]], role: str | None) -> float:
+        if not rows:
+            return 0.0
+        return float(sum(r["total_mib"] if role is None else r["roles_mib"][role] for r in rows)) / len(rows)
+
+    def middle(rows: list[dict[str, Any]]) -> float:
+        return wall_started + sum(r["t"] for r in rows) / len(rows) if rows else wall_started
+
+    begin, finish = middle(early), middle(late)
+    stored = sum(
+        1 for name, _, status, at in samples if name == "POST /determinations" and status == 201 and begin <= at <= finish
+    )
+    roles: dict[str, Any] = {}
+    for role in [*ROLE_TITLES, None]:
+        first, last = mean(early, role), mean(late, role)
+        roles[role or "total"] = {
+            "early_mib": round(first, 1),
+            "late_mib": round(last, 1),
+            "growth_percent": round(100 * (last - first) / first, 1) if first else 0.0,
+            "per_1000_determinations_mib": round(1000 * (last - first) / stored, 1) if stored else None,
+            "max_mib": round(max((m["total_mib"] if role is None else m["roles_mib"][role] for m in memory), default=0.0), 1),
+        }
+    peak: dict[str, float] = {}
+    for m in memory:
+        for pid, process in m["processes"].items():
+            key = f"{process['role']} {pid}"
+            peak[key] = max(peak.get(key, 0.0), process["mib"])
+    return {
+        "samples": memory,
+        "roles": roles,
+        "determinations_between_windows": stored,
+        "window_seconds": [round(begin - wall_started, 1), round(finish - wall_started, 1)],
+        "process_peaks_mib": peak,
+        "growth_percent": roles["total"]["growth_percent"],
+    }
+
+
+def summarize(samples: list[Sample], memory: list[dict[str, Any]], seconds: float, wall_started: float) -> dict[str, Any]:
     limits: dict[str, float] = TARGETS["limits_ms"]
     endpoints: dict[str, Any] = {}
     for name in sorted({s[0] for s in samples}):
-        times = sorted(t for n, t, _ in samples if n == name)
-        statuses = [status for n, _, status in samples if n == name]
+        times = sorted(t for n, t, _, _ in samples if n == name)
+        statuses = [status for n, _, status, _ in samples if n == name]
         limit = limits.get(name)
         endpoints[name] = {
             "requests": len(times),
@@ -139,16 +229,9 @@ def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, floa
             "over_limit": sum(1 for t in times if limit is not None and t > limit),
         }
     total = len(samples)
-    five = sum(1 for _, _, s in samples if s >= 500)
-    # Memory: the mean of the first and of the last fifth of the run after the first minute (warm-up).
-    steady = [m for m in memory if m["t"] >= 60] or memory
-    fifth = max(1, len(steady) // 5)
-
-    def mean(rows: list[dict[str, float]]) -> float:
-        return sum(r["service_mib"] + r["store_mib"] for r in rows) / len(rows) if rows else 0.0
-
-    early, late = mean(steady[:fifth]), mean(steady[-fifth:])
-    growth = 100 * (late - early) / early if early else 0.0
+    five = sum(1 for _, _, s, _ in samples if s >= 500)
+    mem = _memory(memory, samples, wall_started)
+    growth = mem["growth_percent"]
     health = endpoints.get("GET /health", {})
     post = endpoints.get("POST /determinations", {})
     targets = TARGETS["targets"]
@@ -157,19 +240,13 @@ def summarize(samples: list[tuple[str, float, int]], memory: list[dict[str, floa
         "seconds": round(seconds, 1),
         "per_second": round(total / seconds, 2),
         "5xx_percent": round(100 * five / total, 3) if total else 0.0,
+        "over_limit": sum(e["over_limit"] for e in endpoints.values()),
         "endpoints": endpoints,
-        "memory": {
-            "samples": memory,
-            "early_mib": round(early, 1),
-            "late_mib": round(late, 1),
-            "growth_percent": round(growth, 1),
-            "max_mib": round(max((m["service_mib"] + m["store_mib"] for m in memory), default=0.0), 1),
-            "service_early_mib": round(sum(r["service_mib"] for r in steady[:fifth]) / fifth, 1) if steady else 0.0,
-            "service_late_mib": round(sum(r["service_mib"] for r in steady[-fifth:]) / fifth, 1) if steady else 0.0,
-        },
+        "memory": mem,
         "load_average": round(sum(m["load"] for m in memory) / len(memory), 1) if memory else 0.0,
         "targets": {
             "no 5xx": (100 * five / total if total else 0.0) <= targets["max_5xx_percent"],
+            "no request over its limit": sum(e["over_limit"] for e in endpoints.values()) == 0,
             f"/health p99 < {targets['health_p99_ms']} ms": _below(health.get("p99_ms"), targets["health_p99_ms"]),
             f"POST /determinations p95 < {targets['determinations_post_p95_ms']} ms": _below(
                 post.get("p95_ms"), targets["determinations_post_p95_ms"]
@@ -183,7 +260,7 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
     lines = [f"- {key}: {value}" for key, value in header.items()]
     lines += [
         f"- requests: {summary['requests']} in {summary['seconds']} s, {summary['per_second']} requests/s, "
-        f"{summary['5xx_percent']} % 5xx",
+        f"{summary['5xx_percent']} % 5xx, {summary['over_limit']} over their limit",
         "",
         "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | 5xx % | limit ms | over limit | statuses |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -195,24 +272,39 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
             f"{e['max_ms']} | {e['5xx_percent']} | {e['limit_ms']} | {e['over_limit']} | {statuses} |"
         )
     memory = summary["memory"]
+    begin, finish = memory["window_seconds"]
     lines += [
         "",
-        f"Resident memory (service + store process): {memory['early_mib']} MiB early, {memory['late_mib']} MiB late "
-        f"({memory['growth_percent']:+} %), at most {memory['max_mib']} MiB; the service process alone "
-        f"{memory['service_early_mib']} → {memory['service_late_mib']} MiB. "
-        f"Store on disk: {summary['store_disk_mib']['start']} MiB at the start, "
-        f"{summary['store_disk_mib']['end']} MiB at the end. Mean 1-minute load average of the machine "
+        f"Resident memory by role, mean of the first and of the last fifth of the run after its first minute "
+        f"(windows centred at {begin:.0f} s and {finish:.0f} s; {memory['determinations_between_windows']} "
+        f"determinations stored between them). Store on disk: {summary['store_disk_mib']['start']} MiB at the "
+        f"start, {summary['store_disk_mib']['end']} MiB at the end. Mean 1-minute load average of the machine "
         f"during the run: {summary['load_average']} (on {os.cpu_count()} cores).",
         "",
-        "| minute | service MiB | store process MiB | load average |",
-        "|---|---|---|---|",
+        "| processes | early MiB | late MiB | growth | per 1,000 determinations | max MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for role, row in memory["roles"].items():
+        per = "—" if row["per_1000_determinations_mib"] is None else f"{row['per_1000_determinations_mib']:+} MiB"
+        title = ROLE_TITLES.get(role, "all processes")
+        lines.append(
+            f"| {title} | {row['early_mib']} | {row['late_mib']} | {row['growth_percent']:+} % | {per} | {row['max_mib']} |"
+        )
+    lines += [
+        "",
+        "| minute | API MiB | store writer MiB | SPARQL workers MiB (n) | case workers MiB (n) | all MiB | load average |",
+        "|---|---|---|---|---|---|---|",
     ]
     shown = -1
     for sample in memory["samples"]:
         minute = int(sample["t"] // 60)
         if minute != shown:
             shown = minute
-            lines.append(f"| {minute} | {sample['service_mib']:.0f} | {sample['store_mib']:.0f} | {sample['load']:.1f} |")
+            r, n = sample["roles_mib"], sample["counts"]
+            lines.append(
+                f"| {minute} | {r['api']:.0f} | {r['store']:.0f} | {r['sparql']:.0f} ({n['sparql']}) | "
+                f"{r['case']:.0f} ({n['case']}) | {sample['total_mib']:.0f} | {sample['load']:.1f} |"
+            )
     lines += ["", "| target | met |", "|---|---|"]
     verdict = {True: "yes", False: "no", None: "not measured"}
     lines += [f"| {name} | {verdict[met]} |" for name, met in summary["targets"].items()]
@@ -258,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "load", help="directory for the summary")
     parser.add_argument("--no-examples", action="store_true", help="start on an empty store")
     parser.add_argument("--memory-interval", type=float, default=5.0, help="seconds between memory samples")
+    parser.add_argument(
+        "--mix",
+        choices=["mixed", "read-only"],
+        default="mixed",
+        help="mixed: determinations, reads, SPARQL and /health; read-only: the same without POST /determinations",
+    )
     args = parser.parse_args(argv)
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -276,12 +374,14 @@ def main(argv: list[str] | None = None) -> int:
             sampler.start()
             samples_file = directory / "samples.json"
             env = dict(os.environ, IPKG_LOAD_TOKEN=token, IPKG_LOAD_SUMMARY=str(samples_file))
+            user_class = {"mixed": "ServiceClient", "read-only": "ReadOnlyClient"}[args.mix]
             started = time.monotonic()
             locust = subprocess.run(
                 [
                     str(Path(sys.executable).parent / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
                     "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
                     "--run-time", f"{args.duration}s", "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30",
+                    user_class,
                 ],
                 cwd=ROOT, env=env, check=False,
             )
@@ -298,13 +398,14 @@ def main(argv: list[str] | None = None) -> int:
         if not samples_file.exists():
             print(f"locust exited with {locust.returncode} and wrote no samples", file=sys.stderr)
             return 1
-        samples = [(n, t, s) for n, t, s in json.loads(samples_file.read_text(encoding="utf-8"))]
-    summary = summarize(samples, sampler.samples, seconds)
+        samples: list[Sample] = [(n, t, s, at) for n, t, s, at in json.loads(samples_file.read_text(encoding="utf-8"))]
+    summary = summarize(samples, sampler.samples, seconds, sampler.wall_started)
     summary["store_disk_mib"] = {"start": round(disk_start, 1), "end": round(disk_end, 1)}
     header = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f"`{command}`",
         "clients": str(args.users),
+        "mix": args.mix,
         "duration": f"{args.duration} s",
         "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
     }

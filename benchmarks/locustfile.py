@@ -2,7 +2,8 @@
 
 Each simulated client waits 1 to 3 s between requests and picks, by weight: POST /determinations
 with an example case whose nodes get fresh IRIs (so every request is a new case), the list and
-single reads of determinations, the guidelines, /health, and a cookbook query on /sparql.
+single reads of determinations, the guidelines, /health, and a cookbook query on /sparql
+(``ServiceClient``). ``ReadOnlyClient`` does the same without POST /determinations.
 Run by ``scripts/load.sh`` (see docs/benchmark.md), which starts the service and reads the
 summary this file writes when the run ends (``IPKG_LOAD_SUMMARY``). It needs ``IPKG_LOAD_TOKEN``,
 a token with the read and write scopes.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,8 @@ CASE_PREFIX = "@prefix case: <https://w3id.org/ipkg/case/> ."
 COOKBOOK = sorted((ROOT / "docs" / "cookbook").glob("*.rq"))
 TOKEN = os.environ.get("IPKG_LOAD_TOKEN", "")
 
-# Every request's (endpoint name, milliseconds, status), for the summary written at the end.
-SAMPLES: list[tuple[str, float, int]] = []
+# Every request's (endpoint name, milliseconds, status, time it ended), for the summary written at the end.
+SAMPLES: list[tuple[str, float, int, float]] = []
 
 
 def fresh_case() -> str:
@@ -37,7 +39,9 @@ def fresh_case() -> str:
     return text.replace(CASE_PREFIX, prefix)
 
 
-class ServiceClient(FastHttpUser):
+class ReadOnlyClient(FastHttpUser):
+    """A client that only reads: determinations, guidelines, /health, SPARQL (no new determinations)."""
+
     wait_time = between(1, 3)
 
     def on_start(self) -> None:
@@ -47,19 +51,6 @@ class ServiceClient(FastHttpUser):
                              catch_response=True) as response:
             if response.status_code == 200 and response.text:
                 self.ids = [item["id"] for item in json.loads(response.text)["items"]]
-
-    @task(2)
-    def determine(self) -> None:
-        headers = {**self.headers, "Content-Type": "text/turtle"}
-        with self.client.post("/determinations", data=fresh_case(), headers=headers, name="POST /determinations",
-                              catch_response=True) as response:
-            if response.status_code == 201 and response.text:
-                self.ids.append(json.loads(response.text)["id"])
-                response.success()
-            elif response.status_code == 422:
-                response.success()  # an example the engine refuses as a request is a correct answer
-            else:
-                response.failure(f"status {response.status_code}")
 
     @task(2)
     def list_determinations(self) -> None:
@@ -87,8 +78,25 @@ class ServiceClient(FastHttpUser):
         self.client.post("/sparql", data=query.read_text(encoding="utf-8"), headers=headers, name="POST /sparql (cookbook)")
 
 
+class ServiceClient(ReadOnlyClient):
+    """The mixed client: the reads above plus new determinations."""
+
+    @task(2)
+    def determine(self) -> None:
+        headers = {**self.headers, "Content-Type": "text/turtle"}
+        with self.client.post("/determinations", data=fresh_case(), headers=headers, name="POST /determinations",
+                              catch_response=True) as response:
+            if response.status_code == 201 and response.text:
+                self.ids.append(json.loads(response.text)["id"])
+                response.success()
+            elif response.status_code == 422:
+                response.success()  # an example the engine refuses as a request is a correct answer
+            else:
+                response.failure(f"status {response.status_code}")
+
+
 def _record(name: str, response_time: float, response: Any, exception: Any, **_: Any) -> None:
-    SAMPLES.append((name, float(response_time), int(getattr(response, "status_code", 0) or 0)))
+    SAMPLES.append((name, float(response_time), int(getattr(response, "status_code", 0) or 0), time.time()))
 
 
 def _write_summary(**_: Any) -> None:

@@ -19,6 +19,7 @@ import os
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kb.proc_name import CASE_WORKER, set_process_name
 from kb.store.sandbox import SandboxError, enter_network_sandbox
 
 
@@ -31,6 +32,7 @@ def rss_bytes() -> int:
 
 
 def serve(conn: Connection, nice: int, max_rss_bytes: int) -> None:  # pragma: no cover - runs in the child
+    set_process_name(CASE_WORKER)
     with contextlib.suppress(SandboxError):
         enter_network_sandbox()
     if nice > 0:

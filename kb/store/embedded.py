@@ -31,6 +31,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from kb.proc_name import STORE_WRITER, set_process_name
 from kb.store.base import (
     QueryOutcome,
     QuerySyntaxError,
@@ -112,6 +113,7 @@ def _backup(store: Any, target: str) -> None:
 
 
 def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in the child process
+    set_process_name(STORE_WRITER)
     with contextlib.suppress(SandboxError):
         enter_network_sandbox()  # it evaluates only the service's own queries, but needs no network either
     try:

@@ -15,6 +15,7 @@ import re
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kb.proc_name import SPARQL_WORKER, set_process_name
 from kb.store.base import (
     NotAcceptableError,
     QueryRefusedError,
@@ -129,6 +130,7 @@ def _reply(store: Any, request: SparqlRequest, limits: SparqlLimits) -> Reply:
 
 
 def serve(conn: Connection, require_sandbox: bool) -> None:  # pragma: no cover - runs in the worker process
+    set_process_name(SPARQL_WORKER)
     try:
         how = f"isolated from the network by {enter_network_sandbox()}"
     except SandboxError as exc:

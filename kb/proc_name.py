@@ -1,0 +1,23 @@
+"""Names the service's child processes (``/proc/<pid>/comm``), so that ``ps`` and the load test tell them apart."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+PR_SET_NAME = 15
+STORE_WRITER = "ipkg-store"
+SPARQL_WORKER = "ipkg-sparql"
+CASE_WORKER = "ipkg-case"
+
+
+def set_process_name(name: str) -> None:
+    """Set this process's kernel name (at most 15 bytes; Linux only, a no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode("ascii")[:15]), 0, 0, 0)
+    except OSError:
+        pass
