@@ -17,6 +17,7 @@ from api.workers import CaseWorkers
 from kb import __version__
 from kb.knowledge import load_knowledge
 from kb.repository import Repository
+from kb.store.base import Store
 from kb.store.factory import open_store
 
 
@@ -24,23 +25,26 @@ from kb.store.factory import open_store
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.dependency_overrides.get(get_settings, get_settings)()
     knowledge = load_knowledge()
-    store = open_store(settings)
-    repository = Repository(store, knowledge)
-    repository.load_knowledge_graphs()
-    if settings.preload_examples:
-        from kb.examples import preload_examples
-
-        preload_examples(repository)
-    app.state.repository = repository
-    app.state.audit = AuditLog(settings.audit_log)
-    app.state.case_workers = CaseWorkers.from_settings(settings)  # spawns; the workers load in the background
+    # Spawned first: the case workers load the knowledge in the background while the store opens.
+    case_workers = app.state.case_workers = CaseWorkers.from_settings(settings)
+    store: Store | None = None
     try:
+        store = open_store(settings)
+        repository = Repository(store, knowledge)
+        repository.load_knowledge_graphs()
+        if settings.preload_examples:
+            from kb.examples import preload_examples
+
+            preload_examples(repository)
+        app.state.repository = repository
+        app.state.audit = AuditLog(settings.audit_log)
         yield
     finally:
-        app.state.case_workers.shutdown()
+        case_workers.shutdown()  # cases in flight end first, then the store closes
         app.state.case_workers = None
         app.state.repository = None
-        store.close()
+        if store is not None:
+            store.close()
 
 
 app = FastAPI(

@@ -146,20 +146,21 @@ class CasePool:
 
     def _take(self, deadline: float) -> _Worker:
         while True:
+            if self._closed:
+                raise CaseWorkersUnavailableError("the case workers are shut down")
             remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CaseWorkersUnavailableError(self.failure or "no case worker became free in time")
             try:
-                worker = self._idle.get(timeout=max(remaining, 0.001))
+                worker = self._idle.get(timeout=min(remaining, 0.5))
             except queue.Empty:
-                reason = self.failure or "no case worker became free in time"
-                raise CaseWorkersUnavailableError(reason) from None
+                continue
             if worker.process.is_alive():
                 return worker
             self._retire(worker, kill=True)  # died while idle: not this case's doing
 
     def call(self, name: str, args: tuple[Any, ...]) -> Any:
         """Run one job in a worker; blocks the calling thread (never call it on an event loop)."""
-        if self._closed:
-            raise CaseWorkersUnavailableError("the case workers are shut down")
         crashes = 0
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
@@ -172,6 +173,8 @@ class CasePool:
                 leaving, reply = worker.conn.recv()
             except (EOFError, OSError):
                 self._retire(worker, kill=True)
+                if self._closed:
+                    raise CaseWorkersUnavailableError("the case workers are shut down") from None
                 crashes += 1
                 log.warning("a case worker stopped while processing a case (%d time(s) for this case)", crashes)
                 if crashes > CRASH_RETRIES:
