@@ -45,9 +45,9 @@ class Settings(BaseSettings):
     case_timeout_seconds: float = Field(default=30.0, gt=0)
     """Time limit of one case in its worker process; a case over it is stopped (its worker is killed and replaced)
     and answered with 503."""
-    case_worker_nice: int = Field(default=5, ge=0, le=19)
-    """How much lower the case workers' CPU priority is than the service's (Unix nice), so that on a busy machine
-    /health, reads and the store are served first."""
+    case_worker_nice: int = Field(default=0, ge=0, le=19)
+    """How much lower the case workers' CPU priority is than the service's (Unix nice); above 0, /health, reads and
+    the store are served first when cases keep every core busy, at the cost of slower determinations."""
     case_worker_max_rss_mib: int = Field(default=1024, ge=128)
     """A case worker whose resident memory grew past this exits after its answer and is replaced."""
     query_timeout_seconds: float = 10.0

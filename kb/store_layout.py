@@ -8,7 +8,8 @@ Graph names (all under https://w3id.org/ipkg/graph/):
   layout                       the layout version of the store (one triple)
   case/{case id}               a case as submitted
   derived/{determination id}   the facts the enrichment step derived about the case's nodes, only
-  report/{determination id}    the SHACL validation report, exactly as pySHACL produced it
+  report/{determination id}    the SHACL validation report as pySHACL produced it, without its copies of
+                               case blank nodes (restored on read)
   determination/{id}           the determination (RDF, with its JSON machine form)
 
 The enrichment step copies the facts it needs about ontology terms (CPT codes, conditions, regions:
@@ -22,7 +23,10 @@ The graph that SHACL validated for a determination is therefore
 (see ``Repository.validated_graph``).
 
 Layout 1 (before this module) copied the term facts into every derived graph, so the union default
-graph returned them once per determination. ``migrate`` rewrites such a store in place at start-up.
+graph returned them once per determination, and stored each report with pySHACL's copies of case
+blank nodes (the description of a blank-node ``sh:value``, already in the case or derived graph).
+``migrate`` rewrites such a store in place at start-up: derived graphs without the term facts,
+reports without the copies (``Repository.get_report`` puts them back on read).
 """
 
 from __future__ import annotations
@@ -142,6 +146,24 @@ def _replace(store: Store, graphs: dict[str, list[Triple]]) -> None:
     store.put_graphs(graphs)
 
 
+def _report_without_case_copies(store: Store, det_id: str, derived: list[Triple]) -> list[Triple] | None:
+    """A determination's stored report without pySHACL's copies of case blank nodes, as layout 2 stores it.
+
+    A copy is a report triple about a blank node that the case graph (named by the determination's
+    ``ip:caseGraph``) or the derived graph also holds; ``Repository.get_report`` restores them on read.
+    None when the determination has no report.
+    """
+    report = store.graph(report_graph(det_id))
+    if report is None:
+        return None
+    known = set(derived)
+    case_graph_property = ("u", str(IP.caseGraph))
+    for _, predicate, obj in store.graph(determination_graph_name(det_id)) or []:
+        if predicate == case_graph_property and obj[0] == "u":
+            known.update(store.graph(obj[1]) or [])
+    return [t for t in report if not (t[0][0] == "b" and t in known)]
+
+
 def _finish_staged(store: Store) -> int:
     """Complete a migration a stop interrupted: each staged graph replaces its original, then goes."""
     staged = store.graph_names(MIGRATION_PREFIX)
@@ -155,8 +177,10 @@ def _finish_staged(store: Store) -> int:
 def migrate(store: Store, log: bool = True) -> int:
     """Bring a store to the current layout; returns how many derived graphs were rewritten.
 
-    Each batch of derived graphs is first written, filtered, under ``migrating/derived/{id}`` (one
-    transaction), then replaces the originals, then the staged copies are dropped. A stop at any
+    Each batch of derived graphs is first written, filtered, under ``migrating/derived/{id}``, with
+    the reports of the same determinations without pySHACL's copies of case blank nodes under
+    ``migrating/report/{id}`` (one transaction); they then replace the originals, then the staged
+    copies are dropped. A stop at any
     point leaves every derived graph either as it was or staged; the next start finishes the staged
     ones, so no determination loses its derived facts. The layout triple is written last.
     """
@@ -171,6 +195,11 @@ def migrate(store: Store, log: bool = True) -> int:
             MIGRATION_PREFIX + name[len(GRAPH) :]: [t for t in triples if not _is_term_fact_wire(t)]
             for name, triples in graphs.items()
         }
+        for name, derived in graphs.items():
+            det_id = name[len(DERIVED_PREFIX) :]
+            report = _report_without_case_copies(store, det_id, derived)
+            if report is not None:
+                staged[MIGRATION_PREFIX + report_graph(det_id)[len(GRAPH) :]] = report
         store.put_graphs(staged)
         _finish_staged(store)
         rewritten += len(staged)

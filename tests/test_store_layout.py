@@ -22,6 +22,7 @@ from kb.store_layout import (
     derived_graph,
     layout_version,
     migrate,
+    report_graph,
     term_facts,
 )
 
@@ -39,8 +40,7 @@ def _paths() -> list[Path]:
 
 
 def _quad_counts(store: EmbeddedStore, reports: bool = True) -> Counter[tuple[object, ...]]:
-    """How many named graphs hold each triple (every quad of the store; without the reports if asked:
-    reports stored by layout 1 keep pySHACL's copies of case blank nodes, which migration leaves as they are)."""
+    """How many named graphs hold each triple (every quad of the store; without the reports if asked)."""
     skip = "" if reports else 'FILTER (!STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/report/"))'
     outcome = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {skip} }}", 60, 10_000_000)
     return Counter(outcome.rows)
@@ -86,12 +86,18 @@ def test_a_stored_determination_rebuilds_the_graph_shacl_validated(repository: R
         assert set(repository.validated_graph(stored.id)) == set(det.case_graph), path.name
 
 
-def _write_layout_1(repository: Repository, knowledge: Knowledge) -> dict[str, set[tuple[object, ...]]]:
-    """A store as layout 1 wrote it: every derived graph also holds the copied term facts."""
+def _write_layout_1(
+    repository: Repository, knowledge: Knowledge, reports: dict[str, Graph] | None = None
+) -> dict[str, set[tuple[object, ...]]]:
+    """A store as layout 1 wrote it: every derived graph also holds the copied term facts, and every
+    report pySHACL's copies of case blank nodes (collected in ``reports`` by determination id, if given)."""
     expected: dict[str, set[tuple[object, ...]]] = {}
     facts = term_facts(knowledge)
     for path in _paths():
         stored, det = repository.determine_and_save(read_case_file(path), path.name)
+        repository.store.put_graphs({report_graph(stored.id): wire(det.report)})
+        if reports is not None:
+            reports[stored.id] = det.report
         name = derived_graph(stored.id)
         expected[name] = set(repository.store.graph(name) or [])
         referenced = {o for o in read_case_file(path).objects()}
@@ -116,6 +122,23 @@ def test_a_layout_1_store_is_migrated_at_start_up(repository: Repository, knowle
     assert all(n == 1 for n in _quad_counts(repository.store, reports=False).values())
     for name, triples in expected.items():
         assert set(repository.store.graph(name) or []) == triples
+    assert repository.store.graph_names(MIGRATION_PREFIX) == []
+
+
+def test_layout_1_reports_lose_their_case_copies_and_read_back_unchanged(
+    repository: Repository, knowledge: Knowledge
+) -> None:
+    reports: dict[str, Graph] = {}
+    _write_layout_1(repository, knowledge, reports)
+    assert isinstance(repository.store, EmbeddedStore)
+    copies = [n for triple, n in _quad_counts(repository.store).items() if n > 1 and triple[0] and triple[0][0] == "b"]
+    assert copies, "layout 1 reports repeat case blank nodes"
+
+    repository.load_knowledge_graphs()
+
+    assert all(n == 1 for n in _quad_counts(repository.store).values()), "a triple is stored in two graphs"
+    for det_id, report in reports.items():
+        assert isomorphic(repository.get_report(det_id), report), det_id
     assert repository.store.graph_names(MIGRATION_PREFIX) == []
 
 
