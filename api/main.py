@@ -25,8 +25,9 @@ from kb.store.factory import open_store
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.dependency_overrides.get(get_settings, get_settings)()
     knowledge = load_knowledge()
-    # Spawned first: the case workers load the knowledge in the background while the store opens.
-    case_workers = app.state.case_workers = CaseWorkers.from_settings(settings)
+    # Spawned first: the case workers load the knowledge in the background while the store opens
+    # (on demand: at the first case, see api.workers.get_case_workers).
+    app.state.case_workers = None if settings.case_workers_on_demand else CaseWorkers.from_settings(settings)
     store: Store | None = None
     try:
         store = open_store(settings)
@@ -40,7 +41,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.audit = AuditLog(settings.audit_log)
         yield
     finally:
-        case_workers.shutdown()  # cases in flight end first, then the store closes
+        case_workers = app.state.case_workers
+        if isinstance(case_workers, CaseWorkers):
+            case_workers.shutdown()  # cases in flight end first, then the store closes
         app.state.case_workers = None
         app.state.repository = None
         if store is not None:

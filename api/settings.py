@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     case_worker_nice: int = Field(default=0, ge=0, le=19)
     """How much lower the case workers' CPU priority is than the service's (Unix nice); above 0, /health, reads and
     the store are served first when cases keep every core busy, at the cost of slower determinations."""
+    case_workers_on_demand: bool = False
+    """Start the case worker processes at the first case instead of at start-up (the first case then waits for
+    them to load the knowledge); saves their start-up when a process serves no cases, as in most tests."""
     case_worker_max_rss_mib: int = Field(default=1024, ge=128)
     """A case worker whose resident memory grew past this exits after its answer and is replaced."""
     query_timeout_seconds: float = 10.0

@@ -305,6 +305,9 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
                 f"| {minute} | {r['api']:.0f} | {r['store']:.0f} | {r['sparql']:.0f} ({n['sparql']}) | "
                 f"{r['case']:.0f} ({n['case']}) | {sample['total_mib']:.0f} | {sample['load']:.1f} |"
             )
+    if summary.get("errors"):
+        lines += ["", "| 5xx answers (endpoint, status, problem title) | count |", "|---|---|"]
+        lines += [f"| {key} | {count} |" for key, count in summary["errors"].items()]
     lines += ["", "| target | met |", "|---|---|"]
     verdict = {True: "yes", False: "no", None: "not measured"}
     lines += [f"| {name} | {verdict[met]} |" for name, met in summary["targets"].items()]
@@ -398,8 +401,10 @@ def main(argv: list[str] | None = None) -> int:
         if not samples_file.exists():
             print(f"locust exited with {locust.returncode} and wrote no samples", file=sys.stderr)
             return 1
-        samples: list[Sample] = [(n, t, s, at) for n, t, s, at in json.loads(samples_file.read_text(encoding="utf-8"))]
+        recorded = json.loads(samples_file.read_text(encoding="utf-8"))
+        samples: list[Sample] = [(n, t, s, at) for n, t, s, at in recorded["samples"]]
     summary = summarize(samples, sampler.samples, seconds, sampler.wall_started)
+    summary["errors"] = dict(sorted(recorded["errors"].items()))
     summary["store_disk_mib"] = {"start": round(disk_start, 1), "end": round(disk_end, 1)}
     header = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

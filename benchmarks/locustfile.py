@@ -29,6 +29,8 @@ TOKEN = os.environ.get("IPKG_LOAD_TOKEN", "")
 
 # Every request's (endpoint name, milliseconds, status, time it ended), for the summary written at the end.
 SAMPLES: list[tuple[str, float, int, float]] = []
+# How many 5xx answers each endpoint got, by status and problem title.
+ERRORS: dict[str, int] = {}
 
 
 def fresh_case() -> str:
@@ -96,13 +98,21 @@ class ServiceClient(ReadOnlyClient):
 
 
 def _record(name: str, response_time: float, response: Any, exception: Any, **_: Any) -> None:
-    SAMPLES.append((name, float(response_time), int(getattr(response, "status_code", 0) or 0), time.time()))
+    status = int(getattr(response, "status_code", 0) or 0)
+    SAMPLES.append((name, float(response_time), status, time.time()))
+    if status >= 500 or status == 0:
+        try:
+            title = json.loads(response.text).get("title", "?")
+        except (ValueError, AttributeError, TypeError):
+            title = "no problem document"
+        key = f"{name} {status} {title}"
+        ERRORS[key] = ERRORS.get(key, 0) + 1
 
 
 def _write_summary(**_: Any) -> None:
     target = os.environ.get("IPKG_LOAD_SUMMARY")
     if target:
-        Path(target).write_text(json.dumps(SAMPLES), encoding="utf-8")
+        Path(target).write_text(json.dumps({"samples": SAMPLES, "errors": ERRORS}), encoding="utf-8")
 
 
 events.request.add_listener(_record)  # type: ignore[no-untyped-call]

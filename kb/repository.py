@@ -260,13 +260,19 @@ class Repository:
         return self._stored_graph("determination", det_id, determination_graph_name(det_id))
 
     def get_determination(self, det_id: str) -> StoredDetermination:
-        graph = self.determination_rdf(det_id)
-        node = DET[det_id]
-        machine = graph.value(node, IP.machineForm)
-        case_id = graph.value(node, IP.caseId)
-        if machine is None or case_id is None:
+        """The stored determination's id, case id and machine form, read from the wire triples directly
+        (no rdflib graph is built: this runs in the service process for every read)."""
+        triples = self._stored_triples("determination", det_id, determination_graph_name(det_id))
+        node = ("u", str(DET[det_id]))
+        wanted = {str(IP.machineForm): "machine", str(IP.caseId): "case"}
+        found: dict[str, str] = {}
+        for subject, predicate, obj in triples:
+            key = wanted.get(predicate[1]) if subject == node and predicate[0] == "u" else None
+            if key is not None and obj[0] == "l":
+                found[key] = obj[1]
+        if "machine" not in found or "case" not in found:
             raise UnknownIdError(f"determination {det_id!r} is incomplete")
-        return StoredDetermination(det_id, str(case_id), json.loads(str(machine)))
+        return StoredDetermination(det_id, found["case"], json.loads(found["machine"]))
 
     def get_report(self, det_id: str) -> Graph:
         self.determination_rdf(det_id)

@@ -22,6 +22,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         store_path=tmp_path / "store",
         audit_log=tmp_path / "audit.log",
         tokens={TOKEN: TokenGrant(name="in-process", scopes=["read", "write"])},
+        case_workers_on_demand=True,  # these tests send no case
     )
     app.dependency_overrides[get_settings] = lambda: settings
     try:

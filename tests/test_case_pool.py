@@ -3,6 +3,7 @@ replaced when they die, and their failures mapped to problem details (api.worker
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from api.problems import ProblemError
+from api.settings import Settings
 from api.workers import CaseWorkers
 from kb import resources
 from kb.case_pool import CasePool, CaseTimeoutError, CaseWorkerCrashedError, CaseWorkersUnavailableError
@@ -209,12 +211,37 @@ def test_pool_failures_are_problem_details(error: Exception, status: int, title:
     workers.shutdown()
 
 
+def test_a_full_queue_is_503_with_retry_after_while_the_worker_holds_a_case() -> None:
+    body, fmt = _case(CASES[0])
+    workers = CaseWorkers.from_settings(Settings(case_workers=1, case_queue=0))
+    (busy,) = _wait_for_new_worker(workers.pool, [])
+    os.kill(busy, signal.SIGSTOP)  # the worker holds the first case until it is let go
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(workers.run(workers.process, "determine_sent", body, fmt, LIMITS))
+        await asyncio.sleep(0.2)
+        assert workers.admitted == 1
+        with pytest.raises(ProblemError) as info:
+            await workers.run(workers.process, "determine_sent", body, fmt, LIMITS)
+        assert info.value.status == 503 and info.value.headers == {"Retry-After": "2"}
+        os.kill(busy, signal.SIGCONT)
+        answer = await first
+        assert answer.stored.machine_form["outcome"] == "approved"
+        assert workers.admitted == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        os.kill(busy, signal.SIGCONT)
+        workers.shutdown()
+
+
 def test_the_service_answers_a_case_over_its_limit_with_503_and_stores_nothing(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from api.deps import get_settings
     from api.main import app
-    from api.settings import Settings, TokenGrant
+    from api.settings import TokenGrant
 
     settings = Settings(
         store_path=tmp_path / "store",
@@ -237,5 +264,15 @@ def test_the_service_answers_a_case_over_its_limit_with_503_and_stores_nothing(t
             ask = client.get("/sparql", params={"query": "ASK { GRAPH ?g { ?s ?p ?o } FILTER(CONTAINS(STR(?g), '/case/')) }"},
                              headers=headers)
             assert ask.status_code == 200 and ask.json()["boolean"] is False
+
+            # With a workable limit, a worker killed before the next case does not cost that case.
+            pool = client.app.state.case_workers.pool  # type: ignore[attr-defined]
+            pool.timeout = 60
+            (victim,) = _wait_for_new_worker(pool, [])  # the replacement of the worker killed above
+            os.kill(victim, signal.SIGKILL)
+            response = client.post("/determinations", content=body, headers=headers)
+            assert response.status_code == 201, response.text
+            assert response.json()["outcome"] == "approved"
+            assert victim not in pool.pids()
     finally:
         app.dependency_overrides.clear()

@@ -3,14 +3,15 @@
 The handler runs on the event loop and uses no thread-pool dependency, so it answers while every
 worker thread is busy with determinations or queries. The store check is one small read that waits
 its turn behind the store's other work; at most one such check is in flight, and /health waits for
-it at most ``STORE_CHECK_WAIT_SECONDS``: a store that has not answered by then is reported as
-``"storeStatus": "busy"`` (the service is up; the store is working through its queue), one that
-failed as ``"unavailable"`` (and ``"status": "degraded"``).
+it at most until ``STORE_CHECK_WAIT_SECONDS`` after the check started: a store that has not
+answered by then is reported as ``"storeStatus": "busy"`` (the service is up; the store is working
+through its queue), one that failed as ``"unavailable"`` (and ``"status": "degraded"``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,17 +26,26 @@ STORE_CHECK_WAIT_SECONDS = 0.05
 
 
 class StoreCheck:
-    """One store read at a time for the health check, shared by concurrent /health requests."""
+    """One store read at a time for the health check, shared by concurrent /health requests.
+
+    A request that starts a check waits for it at most ``wait`` seconds; a request that finds one
+    already running waits only for what is left of that, so while the store works through a long
+    queue /health answers at once.
+    """
 
     def __init__(self) -> None:
         self._task: asyncio.Future[bool] | None = None
+        self._started = 0.0
 
     async def status(self, repository: Repository, wait: float) -> str:
+        now = time.monotonic()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(asyncio.to_thread(repository.ready))
             self._task.add_done_callback(_retrieve)
+            self._started = now
+        remaining = max(0.0, wait - (now - self._started))
         try:
-            ready = await asyncio.wait_for(asyncio.shield(self._task), wait)
+            ready = await asyncio.wait_for(asyncio.shield(self._task), remaining)
         except TimeoutError:
             return "busy"
         except StoreError:

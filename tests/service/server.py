@@ -54,6 +54,7 @@ class Server:
                 "IPKG_STORE_PATH": str(self.directory / "store"),
                 "IPKG_AUDIT_LOG": str(self.audit_log),
                 "IPKG_TOKENS": json.dumps(TOKENS),
+                "IPKG_CASE_WORKERS_ON_DEMAND": "true",  # most of these services decide few or no cases
                 **self.env_overrides,
             }
         )
