@@ -176,6 +176,7 @@ def test_a_worker_killed_while_idle_is_replaced_before_the_next_case(pool: CaseP
     body, fmt = _case(CASES[0])
     pool.call("determine_sent", (body, fmt, LIMITS))
     (victim,) = pool.pids()
+    assert Path(f"/proc/{victim}/comm").read_text().strip() == "ipkg-case"  # named for ps and the load test
     os.kill(victim, signal.SIGKILL)
     assert pool.call("determine_sent", (body, fmt, LIMITS)).stored.machine_form["outcome"] == "approved"
     assert victim not in pool.pids()
