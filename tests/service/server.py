@@ -54,7 +54,7 @@ class Server:
                 "IPKG_STORE_PATH": str(self.directory / "store"),
                 "IPKG_AUDIT_LOG": str(self.audit_log),
                 "IPKG_TOKENS": json.dumps(TOKENS),
-                "IPKG_CASE_WORKERS_ON_DEMAND": "true",  # most of these services decide few or no cases
+                "IPKG_CASE_WORKERS": "1",  # one case worker process to start per service: these decide few cases
                 **self.env_overrides,
             }
         )
