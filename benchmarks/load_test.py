@@ -305,6 +305,11 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
                 f"| {minute} | {r['api']:.0f} | {r['store']:.0f} | {r['sparql']:.0f} ({n['sparql']}) | "
                 f"{r['case']:.0f} ({n['case']}) | {sample['total_mib']:.0f} | {sample['load']:.1f} |"
             )
+    lines += ["", "| process (role, pid) | first sample MiB | last sample MiB | peak MiB |", "|---|---|---|---|"]
+    for key, peak in memory["process_peaks_mib"].items():
+        pid = key.rsplit(" ", 1)[1]
+        seen = [m["processes"][pid]["mib"] for m in memory["samples"] if pid in m["processes"]]
+        lines.append(f"| {key} | {seen[0]} | {seen[-1]} | {peak} |")
     if summary.get("errors"):
         lines += ["", "| 5xx answers (endpoint, status, problem title) | count |", "|---|---|"]
         lines += [f"| {key} | {count} |" for key, count in summary["errors"].items()]
