@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +21,8 @@ from kb.knowledge import load_knowledge
 from kb.repository import Repository
 from kb.store.base import Store
 from kb.store.factory import open_store
+
+log = logging.getLogger("ipkg.cases")
 
 
 @asynccontextmanager
@@ -39,6 +43,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             preload_examples(repository)
         app.state.repository = repository
         app.state.audit = AuditLog(settings.audit_log)
+        # Serve once a case can be decided (the workers loaded while the store opened).
+        case_workers = app.state.case_workers
+        if isinstance(case_workers, CaseWorkers) and not await asyncio.to_thread(case_workers.pool.wait_ready):
+            log.error("no case worker started; cases are answered 503 until one does")
         yield
     finally:
         case_workers = app.state.case_workers

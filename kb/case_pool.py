@@ -84,6 +84,7 @@ class CasePool:
         self._workers: set[_Worker] = set()
         self._closed = False
         self.failure: str | None = None
+        self._ready = threading.Event()  # set once a worker (any) has loaded the knowledge
         self.started = 0  # workers started over the pool's life (replacements included)
         for _ in range(size):
             self._start_one()
@@ -123,6 +124,15 @@ class CasePool:
                 return
             self._workers.add(worker)
         self._idle.put(worker)
+        self._ready.set()
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> bool:
+        """Wait until a worker has loaded the knowledge and can take a case; False if none did in time."""
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.2):
+            if self.failure is not None or time.monotonic() > deadline:
+                return False
+        return True
 
     def _retire(self, worker: _Worker, kill: bool) -> None:
         """Drop a worker (killing it if asked) and start its replacement."""
