@@ -43,15 +43,17 @@ def derive(e: Enricher) -> URIRef | None:
 def _successful(e: Enricher, rf: ProcedureFact) -> bool | None:
     """Whether a radiofrequency neurolysis gave at least 50% relief or functional improvement (the
     NIA_CG_302 repeat threshold; NIA_CG_301 does not define "successful"): True when the documented
-    facts show it, False when they rule it out, None when the relief is not recorded or recorded only
-    as a range across 50% (ip:reliefPercentMin / ip:reliefPercentMax)."""
+    facts show it, False when they rule it out, None otherwise: the relief is not recorded or recorded
+    only as a range across 50% (ip:reliefPercentMin / ip:reliefPercentMax), or it is below 50% while
+    functional improvement is not recorded (an unrecorded improvement is unknown, as everywhere)."""
     if (rf.node, IP.functionalImprovementDocumented, Literal(True)) in e.g:
         return True
     low = e.g.value(rf.node, IP.reliefPercentMin)
     high = e.g.value(rf.node, IP.reliefPercentMax)
     if isinstance(low, Literal) and float(low.toPython()) >= SUCCESSFUL_RF_RELIEF_PERCENT:
         return True
-    if isinstance(high, Literal) and float(high.toPython()) < SUCCESSFUL_RF_RELIEF_PERCENT:
+    no_improvement = (rf.node, IP.functionalImprovementDocumented, Literal(False)) in e.g
+    if no_improvement and isinstance(high, Literal) and float(high.toPython()) < SUCCESSFUL_RF_RELIEF_PERCENT:
         return False
     return None
 

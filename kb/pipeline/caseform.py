@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import EARLIEST_YEAR, LATEST_YEAR
+from kb.dates import EARLIEST_YEAR, LATEST_YEAR, date_interval
 from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
 from kb.namespaces import DET, IP, SH
@@ -177,6 +177,13 @@ def _value_problem(prop: Node, value: Node, literal_valued: frozenset[Node], nod
             return f"{str(value)!r} is not a valid {short(value.datatype) if value.datatype else 'value'}"
         if isinstance(python, dt.date) and not EARLIEST_YEAR <= python.year <= LATEST_YEAR:
             return f"the date {value!s} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}"
+        if value.datatype in (XSD.gYearMonth, XSD.gYear):
+            # rdflib keeps these as plain literals: their form is checked here
+            interval = date_interval(value)
+            if interval is None:
+                return f"{str(value)!r} is not a valid {short(value.datatype)}"
+            if not EARLIEST_YEAR <= interval.earliest.year <= LATEST_YEAR:
+                return f"the date {value!s} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}"
         return None
     if prop in literal_valued:
         shown = "a blank node" if isinstance(value, BNode) else short(value)

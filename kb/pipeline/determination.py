@@ -274,7 +274,7 @@ def _collect(report: Graph, request: URIRef, knowledge: Knowledge) -> dict[URIRe
 def _criterion_result(info: CriterionInfo, found: list[tuple[str, str, str | None]]) -> CriterionResult:
     if not found:
         return CriterionResult(info, MET)
-    status = NOT_MET if any(s == NOT_MET for s, _, _ in found) else NOT_DOCUMENTED
+    status = criterion_status(found)
     relevant = [(m, v) for s, m, v in found if s == status]
     messages = tuple(sorted({m for m, _ in relevant}))
     values = tuple(sorted({v for _, v in relevant if v is not None}))
@@ -290,11 +290,28 @@ def _pathway_status(pathway: PathwayInfo, results: dict[URIRef, CriterionResult]
     return MET
 
 
+def applicable_criteria(enriched: Enriched, knowledge: Knowledge) -> list[CriterionInfo]:
+    """The criteria whose shapes target one of the request's review contexts."""
+    request_types = set(enriched.graph.objects(enriched.request, RDF.type))
+    # A criterion shared by several guidelines is cited with the reviewing guideline's own section.
+    return [c.cited_for(enriched.guideline.iri) for c in knowledge.criteria.values() if c.target_classes & request_types]
+
+
+def collect(report: Graph, request: URIRef, knowledge: Knowledge) -> dict[URIRef, list[tuple[str, str, str | None]]]:
+    """Per criterion: (status, message, value) of every validation result about the request."""
+    return _collect(report, request, knowledge)
+
+
+def criterion_status(found: list[tuple[str, str, str | None]]) -> str:
+    """The status of a criterion with these results (met when there is none)."""
+    if not found:
+        return MET
+    return NOT_MET if any(s == NOT_MET for s, _, _ in found) else NOT_DOCUMENTED
+
+
 def decide(enriched: Enriched, conforms: bool, report: Graph, knowledge: Knowledge, source: str) -> Determination:
     request = enriched.request
-    request_types = set(enriched.graph.objects(request, RDF.type))
-    # A criterion shared by several guidelines is cited with the reviewing guideline's own section.
-    applicable = [c.cited_for(enriched.guideline.iri) for c in knowledge.criteria.values() if c.target_classes & request_types]
+    applicable = applicable_criteria(enriched, knowledge)
     found = _collect(report, request, knowledge)
     results = {c.iri: _criterion_result(c, found.get(c.iri, [])) for c in applicable}
     ordered = sorted(results.values(), key=lambda r: r.criterion.id)
@@ -396,9 +413,7 @@ def _covered_lines(enriched: Enriched, knowledge: Knowledge) -> tuple[CoveredLin
         info = knowledge.cpt_by_iri.get(line.code) or knowledge.excluded_codes.get(line.code)
         code = info.code if info is not None else short(line.code)
         is_primary = not screening and line.node in (primary, enriched.request)
-        covered.append(
-            CoveredLine(line.node, line.code, code, is_primary, line.levels, line.side, line.units, line.number)
-        )
+        covered.append(CoveredLine(line.node, line.code, code, is_primary, line.levels, line.side, line.units, line.number))
     return tuple(covered)
 
 
