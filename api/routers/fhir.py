@@ -70,7 +70,9 @@ async def submit(
 ) -> FhirResponse:
     try:
         body = await _bundle_body(request, settings.max_body_bytes)
-        answer = await workers.run(service.submit, repository, body, settings.max_case_depth)
+        answer = await workers.run(
+            service.submit, repository, body, settings.max_case_depth, settings.max_case_triples
+        )
     except BundleError as error:
         return _outcome(error)
     return FhirResponse(answer)

@@ -18,10 +18,13 @@ from kb.repository import Repository, StoredDetermination
 DETERMINATION_GRAPH_PREFIX = "https://w3id.org/ipkg/graph/determination/"
 
 
-def submit(repository: Repository, body: bytes, max_depth: int) -> dict[str, Any]:
+def submit(repository: Repository, body: bytes, max_depth: int, max_triples: int) -> dict[str, Any]:
     """Decide a PAS Request Bundle and store it as ``POST /determinations`` does; BundleError if refused."""
     bundle = read_bundle(body, max_depth)
     mapped = map_bundle(bundle, repository.knowledge)
+    if len(mapped.graph) >= max_triples:
+        note = f"the bundle maps to {len(mapped.graph)} case facts; at most {max_triples - 1} are accepted"
+        raise BundleError(422, [Issue("too-costly", "Bundle", note)])
     ident = mapped.identifier
     mapped.graph.add((mapped.request, DCTERMS.identifier, Literal(f"{ident.system}|{ident.value}")))
     try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from kb.resources import examples_dir
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> str:
     path = examples_dir() / "fhir" / f"{name}.json"
     return path.read_text(encoding="utf-8")
