@@ -54,8 +54,8 @@ def mapping_markdown() -> str:
 def terminology_markdown() -> str:
     terminology = load_terminology()
     out = [f"Terminology table version {terminology.version}.\n", "| code system | URI | version |", "|---|---|---|"]
-    for system in terminology.systems.values():
-        out.append(f"| {system.name} | `{system.uri}` | {system.version or '-'} |")
+    for known in terminology.systems.values():
+        out.append(f"| {known.name} | `{known.uri}` | {known.version or '-'} |")
     out += ["", "| system | code | display | ontology term |", "|---|---|---|---|"]
     names = {s.uri: s.name for s in terminology.systems.values()}
     for (system, code), (term, display) in terminology.codes.items():
