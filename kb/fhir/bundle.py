@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
 from kb.fhir.outcome import BundleError, Issue, fhirpath, refuse
@@ -62,6 +64,7 @@ def read_bundle(body: bytes, max_depth: int) -> RequestBundle:
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":
         kind = raw.get("resourceType") if isinstance(raw, dict) else type(raw).__name__
         raise refuse(422, "structure", "Bundle", f"send a PAS Request Bundle (resourceType Bundle), not {kind!r}")
+    _check_resource_types(raw)
     try:
         Bundle.model_validate(raw)
     except ValidationError as exc:
@@ -69,12 +72,13 @@ def read_bundle(body: bytes, max_depth: int) -> RequestBundle:
             Issue("structure", fhirpath(tuple(e["loc"])), f"{e['msg']}") for e in exc.errors()[:MAX_SHOWN_ISSUES]
         ]
         raise BundleError(422, issues) from None
-    except (ValueError, TypeError) as exc:  # the models raise these for some malformed values
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the models raise these for some malformed values
         raise refuse(422, "structure", "Bundle", f"not a valid FHIR R4 Bundle: {exc}") from None
-    entries = tuple(Entry(i, e["resource"]) for i, e in enumerate(raw.get("entry") or []) if "resource" in e)
+    listed = raw.get("entry") or []
+    entries = tuple(Entry(i, e["resource"]) for i, e in enumerate(listed) if isinstance(e.get("resource"), dict))
     by_reference: dict[str, Entry] = {}
     for i, e in enumerate(raw.get("entry") or []):
-        if "resource" not in e:
+        if not isinstance(e.get("resource"), dict):
             continue
         entry = Entry(i, e["resource"])
         if "id" in entry.resource:
@@ -97,6 +101,30 @@ def read_bundle(body: bytes, max_depth: int) -> RequestBundle:
     bundle = RequestBundle(raw, entries, claim, by_reference)
     _check_references(bundle)
     return bundle
+
+
+def _check_resource_types(raw: dict[str, Any]) -> None:
+    """Every entry's resource names a FHIR R4 resource type (before the models look it up)."""
+    entries = raw.get("entry")
+    if entries is None:
+        return
+    if not isinstance(entries, list):
+        raise refuse(422, "structure", "Bundle.entry", "entry must be a list")
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None:
+            continue
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str) or not _known_type(kind):
+            raise refuse(422, "structure", f"Bundle.entry[{i}].resource", f"{str(kind)[:60]!r} is not a FHIR R4 resource type")
+
+
+def _known_type(kind: str) -> bool:
+    try:
+        model = get_fhir_model_class(kind)
+    except (KeyError, ValueError):
+        return False
+    return issubclass(model, Resource)
 
 
 def _references(value: Any, path: str) -> list[tuple[str, str]]:
