@@ -95,7 +95,7 @@ class _Writer:
     def resource(self, kind: str, node: Node, profile: Profile, rid: str) -> dict[str, Any]:
         self.ids[node] = f"{kind}/{rid}"
         out: dict[str, Any] = {"resourceType": kind, "id": rid}
-        out.update(_REQUIRED.get(kind, {}))
+        out.update(self.tables[kind].settings["template"])
         if profile.term:
             put(out, profile.selector, self.terminology.coding(curie(profile.term)).as_json())
         written: set[str] = set()
@@ -266,11 +266,3 @@ def _day(value: Literal) -> dt.date:
         first = dt.date.fromisoformat(text + "-01")
         return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     return dt.date.fromisoformat(text[:10])
-
-
-_REQUIRED: dict[str, dict[str, Any]] = {
-    "Condition": {},
-    "Observation": {"status": "final"},
-    "Procedure": {"status": "completed"},
-    "MedicationStatement": {"status": "active"},
-}

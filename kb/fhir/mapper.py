@@ -158,9 +158,10 @@ def _apply(state: _State, resource: dict[str, Any], where: str, element: Element
         if element.kind == "date" and element.role not in ("service-date", "request-date"):
             state.dates.append((str(literal), expression))
         if element.property:
-            if element.property == "ip:memberState" and (subject, IP.memberState, None) in state.graph:
+            prop = curie(element.property)
+            if element.first and (subject, prop, None) in state.graph:
                 continue
-            state.graph.add((subject, curie(element.property), literal))
+            state.graph.add((subject, prop, literal))
 
 
 def _value(state: _State, element: Element, value: Any, expression: str) -> Node | None:

@@ -23,6 +23,7 @@ class Element:
     role: str = ""
     systems: tuple[str, ...] = ()
     values: dict[str, Any] = field(default_factory=dict)
+    first: bool = False
     note: str = ""
 
     def plain_path(self) -> str:
@@ -69,6 +70,7 @@ def _table(path: Path) -> ResourceTable:
         for p in data.get("profile", [])
     )
     settings = {k: v for k, v in data.items() if k not in ("resource", "accepted", "profile")}
+    settings.setdefault("template", {})
     return ResourceTable(data["resource"], tuple(data.get("accepted", [])), profiles, settings)
 
 
