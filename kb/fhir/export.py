@@ -84,6 +84,8 @@ class _Writer:
     def profile_of(self, node: Node) -> tuple[Profile | None, ResourceTable | None]:
         cls = self.graph.value(node, RDF.type)
         for table in self.tables.values():
+            if not table.settings.get("export", True):
+                continue
             for profile in table.profiles:
                 if not profile.cls or curie(profile.cls) != cls:
                     continue

@@ -89,3 +89,27 @@ def test_refusals_name_the_element(change: object, expression: str, code: str, k
         mapped(data, knowledge)
     assert caught.value.status == 422
     assert [(i.expression, i.code) for i in caught.value.issues] == [(expression, code)]
+
+
+def test_a_medication_request_is_a_medication_course(knowledge: Knowledge) -> None:
+    data = bundle("cg300-acute-approved")
+    data["entry"].append(
+        {
+            "fullUrl": "https://example.org/fhir/MedicationRequest/opioid",
+            "resource": {
+                "resourceType": "MedicationRequest",
+                "id": "opioid",
+                "status": "active",
+                "intent": "order",
+                "subject": {"reference": "Patient/cg300-acute-approved-patient"},
+                "medicationCodeableConcept": {
+                    "coding": [{"system": "https://w3id.org/ipkg/ontology", "code": "OpioidPainMedication"}]
+                },
+                "dispenseRequest": {"validityPeriod": {"start": "2024-03"}},
+            },
+        }
+    )
+    graph = mapped(data, knowledge).graph
+    course = next(graph.subjects(IP.medicationClass, IP.OpioidPainMedication))
+    assert graph.value(course, IP.startDate) == Literal("2024-03", datatype=XSD.gYearMonth)
+    assert (None, IP.hasMedicationCourse, course) in graph

@@ -20,6 +20,7 @@ MODULES = {
     "Observation": "observation",
     "Procedure": "procedure",
     "MedicationStatement": "medicationstatement",
+    "MedicationRequest": "medicationrequest",
     "QuestionnaireResponse": "questionnaireresponse",
 }
 
