@@ -143,16 +143,25 @@ def _map_node(state: _State, entry: Entry, profile: Profile, node: Node) -> None
         state.graph.add((node, RDF.type, curie(profile.cls)))
     for element in profile.elements:
         subject = state.request if element.scope == "request" else node
-        _apply(state, entry.resource, entry.path, element, subject)
+        siblings = tuple(
+            curie(e.property)
+            for e in profile.elements
+            if e is not element and e.path == element.path and e.kind == "code" and e.property
+        )
+        _apply(state, entry.resource, entry.path, element, subject, siblings)
 
 
-def _apply(state: _State, resource: dict[str, Any], where: str, element: Element, subject: Node) -> None:
+def _apply(
+    state: _State, resource: dict[str, Any], where: str, element: Element, subject: Node, siblings: tuple[URIRef, ...] = ()
+) -> None:
+    """Read one row. ``siblings``: the properties of other code rows of the same path (a code fills the one
+    whose values include it: a bodySite is a region or a side)."""
     path = element.path
     if element.kind in ("code", "map"):
         path = path.removesuffix(".coding[]")
     for value, expression in walk(resource, path, where):
         state.read.add(expression)
-        literal = _value(state, element, value, expression)
+        literal = _value(state, element, value, expression, siblings)
         if literal is None:
             continue
         if element.kind == "date" and element.role not in ("service-date", "request-date"):
@@ -164,7 +173,7 @@ def _apply(state: _State, resource: dict[str, Any], where: str, element: Element
             state.graph.add((subject, prop, literal))
 
 
-def _value(state: _State, element: Element, value: Any, expression: str) -> Node | None:
+def _value(state: _State, element: Element, value: Any, expression: str, siblings: tuple[URIRef, ...] = ()) -> Node | None:
     kind = element.kind
     if kind == "date":
         return date_literal(value, expression, state.errors)
@@ -188,6 +197,8 @@ def _value(state: _State, element: Element, value: Any, expression: str) -> Node
             _code_error(state, value, expression, element.property or "code", "")
             return None
         if element.property and not in_range(state.knowledge.ontology, curie(element.property), term):
+            if any(in_range(state.knowledge.ontology, other, term) for other in siblings):
+                return None
             note = f"{_short(term)} is not a value of {element.property}"
             state.errors.append(Issue("code-invalid", f"{expression}.coding", note))
             return None
