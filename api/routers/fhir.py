@@ -63,6 +63,7 @@ async def _bundle_body(request: Request, limit: int) -> bytes:
     "/fhir/Claim/$submit",
     summary="Decide a PAS Request Bundle (FHIR R4); answers a PAS Response Bundle",
     openapi_extra=BUNDLE_BODY,
+    response_class=FhirResponse,
     responses=FHIR_RESPONSES,
 )
 async def submit(
@@ -82,6 +83,7 @@ async def submit(
     "/fhir/Claim/$inquiry",
     summary="The stored decision of a Claim identifier (PAS Inquiry Request Bundle in, PAS Response Bundle out)",
     openapi_extra=BUNDLE_BODY,
+    response_class=FhirResponse,
     responses={**FHIR_RESPONSES, 404: {"description": "No decision for this Claim identifier", "content": {FHIR_JSON: {}}}},
 )
 async def inquiry(
@@ -103,6 +105,11 @@ def _capability_statement() -> dict[str, Any]:
     return loaded
 
 
-@router.get("/fhir/metadata", summary="The CapabilityStatement: what this FHIR interface supports")
+@router.get(
+    "/fhir/metadata",
+    summary="The CapabilityStatement: what this FHIR interface supports",
+    response_class=FhirResponse,
+    responses={200: {"description": "The CapabilityStatement", "content": {FHIR_JSON: {}}}},
+)
 def metadata() -> FhirResponse:
     return FhirResponse(_capability_statement())
