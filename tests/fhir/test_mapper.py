@@ -113,3 +113,22 @@ def test_a_medication_request_is_a_medication_course(knowledge: Knowledge) -> No
     course = next(graph.subjects(IP.medicationClass, IP.OpioidPainMedication))
     assert graph.value(course, IP.startDate) == Literal("2024-03", datatype=XSD.gYearMonth)
     assert (None, IP.hasMedicationCourse, course) in graph
+
+
+def test_bundle_level_refusals_name_the_element(knowledge: Knowledge) -> None:
+    two_claims = bundle("cg300-acute-approved")
+    second = {**resource(two_claims, "Claim"), "id": "second"}
+    two_claims["entry"].append({"fullUrl": "https://example.org/fhir/Claim/second", "resource": second})
+    no_identifier = bundle("cg300-acute-approved")
+    del resource(no_identifier, "Claim")["identifier"]
+    unknown_type = bundle("cg300-acute-approved")
+    unknown_type["entry"][3]["resource"]["resourceType"] = "Organisation"
+    cases = [
+        (two_claims, "Bundle.entry[7].resource", "not-supported"),
+        (no_identifier, "Bundle.entry[0].resource.identifier", "required"),
+        (unknown_type, "Bundle.entry[3].resource", "structure"),
+    ]
+    for data, expression, code in cases:
+        with pytest.raises(BundleError) as caught:
+            mapped(data, knowledge)
+        assert [(i.expression, i.code) for i in caught.value.issues] == [(expression, code)]
