@@ -1,0 +1,58 @@
+"""What ``$submit`` and ``$inquiry`` do, on a worker thread: read, map, determine, store, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rdflib import Literal
+from rdflib.namespace import DCTERMS
+
+from kb import resources
+from kb.errors import CaseFormError, UnsupportedRequestError
+from kb.fhir.bundle import read_bundle
+from kb.fhir.mapper import claim_identifier, map_bundle
+from kb.fhir.outcome import BundleError, Issue
+from kb.fhir.response import response_bundle
+from kb.repository import Repository, StoredDetermination
+
+DETERMINATION_GRAPH_PREFIX = "https://w3id.org/ipkg/graph/determination/"
+
+
+def submit(repository: Repository, body: bytes, max_depth: int, max_triples: int) -> dict[str, Any]:
+    """Decide a PAS Request Bundle and store it as ``POST /determinations`` does; BundleError if refused."""
+    bundle = read_bundle(body, max_depth)
+    mapped = map_bundle(bundle, repository.knowledge)
+    if len(mapped.graph) >= max_triples:
+        note = f"the bundle maps to {len(mapped.graph)} case facts; at most {max_triples - 1} are accepted"
+        raise BundleError(422, [Issue("too-costly", "Bundle", note)])
+    ident = mapped.identifier
+    mapped.graph.add((mapped.request, DCTERMS.identifier, Literal(f"{ident.system}|{ident.value}")))
+    try:
+        stored, _ = repository.determine_and_save(mapped.graph, f"FHIR Claim {ident.system}|{ident.value}"[:300])
+    except CaseFormError as exc:
+        issues = [Issue("invalid", bundle.claim.path, problem[:500]) for problem in exc.problems[:20]]
+        raise BundleError(422, issues) from None
+    except UnsupportedRequestError as exc:
+        raise BundleError(422, [Issue("not-supported", bundle.claim.path, exc.problem[:500])]) from None
+    return response_bundle(bundle, stored.machine_form, mapped.unmapped)
+
+
+def inquire(repository: Repository, body: bytes, max_depth: int, timeout: float) -> dict[str, Any]:
+    """The stored decision of the Claim identifier of a PAS Inquiry Request Bundle."""
+    bundle = read_bundle(body, max_depth)
+    ident = claim_identifier(bundle.claim)
+    stored = latest_determination(repository, str(ident.request), timeout)
+    if stored is None:
+        raise BundleError(
+            404, [Issue("not-found", f"{bundle.claim.path}.identifier", "no decision is stored for this Claim identifier")]
+        )
+    return response_bundle(bundle, stored.machine_form, [])
+
+
+def latest_determination(repository: Repository, request: str, timeout: float) -> StoredDetermination | None:
+    text = resources.query_file("fhir-claim-determination.rq").read_text(encoding="utf-8")
+    outcome = repository.store.query(text.replace("REQUEST", request), timeout, 1)
+    if not outcome.rows or outcome.rows[0][0] is None:
+        return None
+    graph = str(outcome.rows[0][0][1])
+    return repository.get_determination(graph.removeprefix(DETERMINATION_GRAPH_PREFIX))
