@@ -363,6 +363,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 continue
             for node in sorted(focus[shape], key=str):
                 case = owner[node]
+                rows: Iterable[tuple[_Case | None, Row]]
                 if constraint.order_sensitive:
                     rows = _rdflib_rows(case, constraint, node, knowledge)
                 else:
