@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -41,7 +41,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
-from kb.batch.sparql_rewrite import FOCUS_GRAPH, FOCUS_OF
+from kb.batch.sparql_rewrite import FOCUS_GRAPH, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
 from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl
@@ -64,6 +64,7 @@ _SH_value = URIRef("http://www.w3.org/ns/shacl#value")
 _FOCUS_GRAPH = ox.NamedNode(FOCUS_GRAPH)
 _FOCUS_OF = ox.NamedNode(FOCUS_OF)
 _THIS = ox.Variable("this")
+_RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
 _SPECIAL = ("failure", "path", "value", "this")
 
 
@@ -355,11 +356,21 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
                 markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), _FOCUS_GRAPH))
     store.extend(markers)
+    labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
+
+    def rdflib_str(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.Literal:
+        if isinstance(term, ox.BlankNode):
+            return ox.Literal(str(labels.get(term.value, term.value)))
+        return ox.Literal(term.value)
+
+    functions: dict[ox.NamedNode, Callable[..., ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = {
+        _RDFLIB_STR: rdflib_str
+    }
     for shape in sorted(focus):
         plan = plans[shape]
         for constraint in plan.constraints:
             if constraint.set_query is not None:
-                _collect(_ox_rows(store.query(constraint.set_query), owner), plan, constraint, None)
+                _collect(_ox_rows(store.query(constraint.set_query, custom_functions=functions), owner), plan, constraint, None)
                 continue
             for node in sorted(focus[shape], key=str):
                 case = owner[node]
@@ -371,7 +382,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                     bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = (
                         {_THIS: loader.iri(node)} if constraint.reads_this else None
                     )
-                    rows = _ox_rows(store.query(constraint.text, substitutions=bindings), owner)
+                    rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
                 _collect(rows, plan, constraint, (case, node))
 
 

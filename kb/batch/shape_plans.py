@@ -21,7 +21,13 @@ from functools import lru_cache
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.batch.sparql_rewrite import RewriteError, bind_this_to_focus, mentions_this, reads_unsupported_variable
+from kb.batch.sparql_rewrite import (
+    RewriteError,
+    bind_this_to_focus,
+    mentions_this,
+    reads_unsupported_variable,
+    with_rdflib_str,
+)
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
 
@@ -58,6 +64,7 @@ class ConstraintPlan:
     node: Node
     text: str  # the query pySHACL runs (prefixes, then the sh:select text)
     set_query: str | None  # the query answering every focus node at once, if the text allows it
+    ox_text: str  # the text for Oxigraph per focus node (STR() as rdflib answers it)
     reads_this: bool
     messages: tuple[Literal, ...]
     # GROUP_CONCAT leaves the order of the values to the engine, and Oxigraph's differs from rdflib's:
@@ -115,7 +122,7 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
     projection = _PROJECTION.match(body)
     if reads_this and projection and _PROJECTS_THIS.search(projection.group("vars")):
         try:
-            set_query = _with_prefixes(prefixes, bind_this_to_focus(body, str(shape)))
+            set_query = _with_prefixes(prefixes, with_rdflib_str(bind_this_to_focus(body, str(shape))))
         except RewriteError:
             set_query = None
     order_sensitive = bool(_GROUP_CONCAT.search(body))
@@ -123,6 +130,7 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
         node,
         _with_prefixes(prefixes, body),
         None if order_sensitive else set_query,
+        _with_prefixes(prefixes, with_rdflib_str(body)),
         reads_this,
         _messages(shapes, node),
         order_sensitive,

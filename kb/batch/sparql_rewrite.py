@@ -20,6 +20,10 @@ from dataclasses import dataclass
 # Where the focus nodes of each shape are recorded: GRAPH FOCUS_GRAPH { ?this FOCUS_OF ?shape }.
 FOCUS_GRAPH = "urn:ipkg:batch:focus"
 FOCUS_OF = "urn:ipkg:batch:focusOf"
+# rdflib's STR() of a blank node is the node's label, where SPARQL (and Oxigraph) make it an error;
+# constraint texts call this function instead, which answers as rdflib does.
+RDFLIB_STR = "urn:ipkg:batch:rdflibStr"
+_STR_CALL = re.compile(r"(?<![\w:])STR(\s*\()", re.IGNORECASE)
 
 _IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
 _THIS = re.compile(r"(?<![\w$?])[?$]this(?![\w])")
@@ -112,6 +116,19 @@ def reads_unsupported_variable(text: str) -> bool:
             if m.group(1) != "value":
                 return True
     return False
+
+
+def with_rdflib_str(text: str) -> str:
+    """The text with each call of STR(...) outside strings, IRIs and comments replaced by RDFLIB_STR."""
+    spans, _ = _code_spans(text)
+    out = []
+    last = 0
+    for a, b in spans:
+        out.append(text[last:a])
+        out.append(_STR_CALL.sub(lambda m: f"<{RDFLIB_STR}>{m.group(1)}", text[a:b]))
+        last = b
+    out.append(text[last:])
+    return "".join(out)
 
 
 def bind_this_to_focus(text: str, shape_iri: str) -> str:
