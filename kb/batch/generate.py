@@ -83,9 +83,11 @@ def variant(seed: Seed, number: int, rng: random.Random) -> Graph:
 
 
 def generate(count: int, seed: int = 7, seeds: list[Seed] | None = None) -> Iterator[tuple[str, Graph]]:
-    """``count`` variants, round robin over the seeds (so every guideline and outcome recurs)."""
+    """``count`` variants, round robin over the seeds in a shuffled order (so any run of a few dozen
+    covers every guideline, and a long run every outcome of every seed)."""
     rng = random.Random(seed)
-    pool = seeds if seeds is not None else load_seeds(seed_files())
+    pool = list(seeds if seeds is not None else load_seeds(seed_files()))
+    rng.shuffle(pool)
     for number in range(count):
         base = pool[number % len(pool)]
         yield f"gen-{number}-{base.name}", variant(base, number, rng)
