@@ -3,7 +3,8 @@
 Turtle (and N-Triples, its subset) is parsed by Oxigraph, which is several times faster than
 rdflib's parser, after the same limit checks as ``kb.pipeline.caseio`` (size, UTF-8, bracket
 nesting, term count); a text Oxigraph refuses is handed to ``caseio.parse_case`` so that the error
-a malformed case gets is the one the single-request path gives. JSON-LD goes through
+a malformed case gets is the one the single-request path gives, and so is a case with blank nodes
+(the engine breaks ties by node labels, and rdflib's labels follow the document order). JSON-LD goes through
 ``caseio.parse_case`` (PyLD with the embedded context). Cases read from an N-Quads stream or from
 the store arrive as triples and pass the same triple, list and Unicode checks.
 """
@@ -46,7 +47,7 @@ def rdflib_term(term: object, bnodes: dict[str, BNode]) -> Node:
     if isinstance(term, ox.BlankNode):
         node = bnodes.get(term.value)
         if node is None:
-            node = bnodes[term.value] = BNode()
+            node = bnodes[term.value] = BNode(term.value)  # the label of the stream, so ties break the same way each run
         return node
     if isinstance(term, ox.Literal):
         if term.language:
@@ -85,6 +86,10 @@ def _turtle(data: bytes | str, source: str, limits: CaseLimits) -> Graph:
     try:
         triples = [(q.subject, q.predicate, q.object) for q in ox.parse(raw, ox.RdfFormat.TURTLE, base_iri=BASE_IRI)]
     except (SyntaxError, ValueError, OSError):
+        return parse_case(data, TURTLE, source, limits=limits)
+    if any(isinstance(t, ox.BlankNode) for triple in triples for t in triple):
+        # The engine breaks ties between otherwise equal nodes by their labels (kb.pipeline.enrichment),
+        # and rdflib labels blank nodes in document order: such a case is parsed by rdflib, as today.
         return parse_case(data, TURTLE, source, limits=limits)
     return graph_of(triples, source, limits)
 
