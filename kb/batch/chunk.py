@@ -17,7 +17,7 @@ from typing import Any
 from rdflib import Graph, URIRef
 
 import kb.guidelines  # noqa: F401  (registers every guideline's enrichment hooks)
-from kb.batch.parsing import CaseInput, parse_input
+from kb.batch.parsing import CaseInput, parse_as_today, parse_input
 from kb.batch.setvalidation import validate_cases
 from kb.errors import CaseFormError, CaseSyntaxError, UnsupportedRequestError
 from kb.knowledge import Knowledge
@@ -88,7 +88,8 @@ def decide_chunk(
     rdf: bool = False,
     with_report: bool = False,
 ) -> ChunkResult:
-    """Decide each case of the chunk; ``validator`` is ``set`` (one store for the chunk) or ``pyshacl``."""
+    """Decide each case of the chunk; ``validator`` is ``set`` (one store for the chunk) or ``pyshacl``
+    (each case validated as the single-request path does; ``per-case`` also parses as it does)."""
     result = ChunkResult(outcomes=[])
     seconds = result.seconds
     slots: list[CaseOutcome | None] = []
@@ -96,7 +97,7 @@ def decide_chunk(
     for item in inputs:
         t0 = time.perf_counter()
         try:
-            graph: Graph = parse_input(item)
+            graph: Graph = parse_input(item) if validator != "per-case" else parse_as_today(item)
             t1 = time.perf_counter()
             seconds["parse"] += t1 - t0
             request = check_case_form(graph, knowledge, item.source)
