@@ -64,7 +64,7 @@ def test_every_criterion_shape_is_evaluated_set_based(knowledge: Knowledge) -> N
     assert not [p.shape for p in plans.values() if p.by_pyshacl]
     per_focus = [c.node for p in plans.values() for c in p.constraints if c.set_query is None]
     assert per_focus, "the GROUP_CONCAT constraints are evaluated per focus node"
-    assert all(c.order_sensitive for p in plans.values() for c in p.constraints if c.set_query is None)
+    assert all(c.by_rdflib for p in plans.values() for c in p.constraints if c.set_query is None)
 
 
 def test_a_shape_with_core_constraints_is_validated_by_pyshacl(knowledge: Knowledge) -> None:

@@ -8,7 +8,8 @@ Command (the figures of docs/benchmark.md):
 
     .venv/bin/python -m kb.batch.differential --generated 10000 --chunk 500
 
-``--fixtures`` adds every criterion fixture and every example case.
+``--fixtures`` adds every criterion fixture and every example case; ``--part K/N`` compares every
+N-th generated case only, so that N processes share a run.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--fixtures", action="store_true", help="also every criterion fixture and example case")
+    parser.add_argument("--part", default="1/1", help="K/N: the generated cases numbered K-1 modulo N (parallel runs)")
     args = parser.parse_args(argv)
     knowledge = load_knowledge()
     start = time.perf_counter()
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
         root = Path(__file__).resolve().parents[2]
         out["fixtures_and_examples"] = run(files(fixture_and_example_files(root)), args.chunk, knowledge, True).as_json()
     if args.generated:
-        generated = ((name, graph) for name, graph in generate(args.generated, args.seed))
+        k, n = (int(x) for x in args.part.split("/"))
+        generated = (item for number, item in enumerate(generate(args.generated, args.seed)) if number % n == k - 1)
         out["generated"] = run(generated, args.chunk, knowledge, True).as_json()
     out["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(out, indent=2))

@@ -41,7 +41,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
-from kb.batch.sparql_rewrite import FOCUS_GRAPH, FOCUS_OF, RDFLIB_STR
+from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
 from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl
@@ -61,7 +61,7 @@ _SH_sourceConstraint = URIRef("http://www.w3.org/ns/shacl#sourceConstraint")
 _SH_sourceConstraintComponent = URIRef("http://www.w3.org/ns/shacl#sourceConstraintComponent")
 _SH_sourceShape = URIRef("http://www.w3.org/ns/shacl#sourceShape")
 _SH_value = URIRef("http://www.w3.org/ns/shacl#value")
-_FOCUS_GRAPH = ox.NamedNode(FOCUS_GRAPH)
+_CASE_GRAPH = ox.Variable(CASE_GRAPH_VARIABLE)
 _FOCUS_OF = ox.NamedNode(FOCUS_OF)
 _THIS = ox.Variable("this")
 _RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
@@ -77,6 +77,7 @@ class _Case:
     nodes: set[Node] = field(default_factory=set)
     results: list[list[tuple[Node, Node, object]]] = field(default_factory=list)
     violation: bool = False
+    graph_name: ox.NamedNode | None = None
 
 
 # -- terms between rdflib and Oxigraph ---------------------------------------------------------
@@ -119,7 +120,7 @@ class _Loader:
             node = self.iris[term] = ox.NamedNode(str(term))
         return node
 
-    def quads(self, case: _Case) -> Iterable[ox.Quad]:
+    def quads(self, case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> Iterable[ox.Quad]:
         blank: dict[BNode, ox.BlankNode] = {}
 
         def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -139,7 +140,7 @@ class _Loader:
             subject = term(s)
             obj = term(o)
             assert not isinstance(subject, ox.Literal) and isinstance(p, URIRef)
-            yield ox.Quad(subject, self.iri(p), obj)
+            yield ox.Quad(subject, self.iri(p), obj, graph)
 
 
 @lru_cache(maxsize=4)
@@ -154,7 +155,7 @@ def _mixed_axioms_graph(knowledge: Knowledge) -> Graph:
 def _mixed_axioms(knowledge: Knowledge) -> tuple[ox.Quad, ...]:
     """The mixed ontology triples as Oxigraph quads."""
     holder = _Case(index=-1, graph=_mixed_axioms_graph(knowledge), request=URIRef("urn:ipkg:batch:none"))
-    return tuple(_Loader().quads(holder))
+    return tuple(_Loader().quads(holder, ox.DefaultGraph()))
 
 
 _SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
@@ -321,11 +322,18 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
 def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
     store = ox.Store()
     loader = _Loader()
+    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
+    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
+    # does to rdflib, over the case and the axioms).
     store.extend(_mixed_axioms(knowledge))
     owner: dict[Node, _Case] = {}
     allowed: dict[int, set[URIRef]] = {}
+    case_graphs: dict[str, _Case] = {}
     for case in cases:
-        store.extend(list(loader.quads(case)))
+        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
+        case.graph_name = graph_name
+        case_graphs[graph_name.value] = case
+        store.extend(list(loader.quads(case, graph_name)))
         for node in case.nodes:
             owner[node] = case
         applicable = applicable_shapes(case.graph, case.request, knowledge)
@@ -335,26 +343,26 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
         return
     values = " ".join(f"<{t}>" for t in targets)
     focus_rows = store.query(
-        "SELECT DISTINCT ?this ?class WHERE { VALUES ?class { " + values + " } "
-        "?k <http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?class . ?this a ?k }"
+        "SELECT DISTINCT ?g ?this ?class WHERE { VALUES ?class { " + values + " } "
+        "?k <http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?class . GRAPH ?g { ?this a ?k } }"
     )
     assert isinstance(focus_rows, ox.QuerySolutions)
     focus: dict[URIRef, set[Node]] = defaultdict(set)
     markers: list[ox.Quad] = []
     for row in focus_rows:
-        this_term, cls = row["this"], row["class"]
-        if this_term is None or not isinstance(cls, ox.NamedNode):
+        this_term, cls, graph_term = row["this"], row["class"], row["g"]
+        if this_term is None or not isinstance(cls, ox.NamedNode) or not isinstance(graph_term, ox.NamedNode):
             continue
         node = _from_ox(this_term, None)
-        owning = owner.get(node)
-        if owning is None:
+        owning = case_graphs.get(graph_term.value)
+        if owning is None or owner.get(node) is not owning:
             continue
         klass = URIRef(cls.value)
         for shape in allowed[owning.index]:
             if klass in plans[shape].targets and node not in focus[shape]:
                 focus[shape].add(node)
                 assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
-                markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), _FOCUS_GRAPH))
+                markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), graph_term))
     store.extend(markers)
     labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
 
@@ -375,13 +383,15 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
             for node in sorted(focus[shape], key=str):
                 case = owner[node]
                 rows: Iterable[tuple[_Case | None, Row]]
-                if constraint.order_sensitive:
+                if constraint.by_rdflib:
                     rows = _rdflib_rows(case, constraint, node, knowledge)
                 else:
-                    assert isinstance(node, URIRef)
-                    bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = (
-                        {_THIS: loader.iri(node)} if constraint.reads_this else None
-                    )
+                    assert isinstance(node, URIRef) and case.graph_name is not None
+                    bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+                        _CASE_GRAPH: case.graph_name
+                    }
+                    if constraint.reads_this:
+                        bindings[_THIS] = loader.iri(node)
                     rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
                 _collect(rows, plan, constraint, (case, node))
 

@@ -27,6 +27,7 @@ from kb.batch.sparql_rewrite import (
     mentions_this,
     reads_unsupported_variable,
     with_rdflib_str,
+    wrap_in_case_graph,
 )
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
@@ -55,6 +56,7 @@ _PYSHACL_DEFAULT_PREFIXES = {
     "owl": str(OWL),
 }
 _PROJECTION = re.compile(r"^\s*SELECT\s+(DISTINCT\s+|REDUCED\s+)?(?P<vars>.*?)\bWHERE\b", re.IGNORECASE | re.DOTALL)
+_ONTOLOGY_TERMS = re.compile(r"\b(rdfs|owl):|www\.w3\.org/2000/01/rdf-schema#|www\.w3\.org/2002/07/owl#|\bsh:")
 _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.IGNORECASE)
 _PROJECTS_THIS = re.compile(r"(^|[\s(])[?$]this\b|^\s*\*")
 
@@ -70,6 +72,13 @@ class ConstraintPlan:
     # GROUP_CONCAT leaves the order of the values to the engine, and Oxigraph's differs from rdflib's:
     # such a constraint is evaluated by rdflib, per focus node, as pySHACL does.
     order_sensitive: bool = False
+    # A constraint that reads the ontology's axioms (rdfs:, owl: terms) is evaluated by rdflib too:
+    # the store keeps each case's graph apart from the axioms.
+    reads_ontology: bool = False
+
+    @property
+    def by_rdflib(self) -> bool:
+        return self.order_sensitive or self.reads_ontology
 
 
 @dataclass(frozen=True)
@@ -126,14 +135,16 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
         except RewriteError:
             set_query = None
     order_sensitive = bool(_GROUP_CONCAT.search(body))
+    reads_ontology = bool(_ONTOLOGY_TERMS.search(body))
     return ConstraintPlan(
         node,
         _with_prefixes(prefixes, body),
-        None if order_sensitive else set_query,
-        _with_prefixes(prefixes, with_rdflib_str(body)),
+        None if order_sensitive or reads_ontology else set_query,
+        _with_prefixes(prefixes, wrap_in_case_graph(with_rdflib_str(body))),
         reads_this,
         _messages(shapes, node),
         order_sensitive,
+        reads_ontology,
     )
 
 

@@ -2,12 +2,18 @@
 
 pySHACL evaluates a constraint once per focus node with ``$this`` pre-bound (rdflib keeps an
 initial binding visible everywhere in the query, so it behaves like a substitution of ``$this``
-by the node). Here the same text is evaluated once: every group graph pattern ``{ ... }`` that
-mentions ``$this`` (at any depth) starts with a pattern that binds ``$this`` to the focus nodes of
-the shape, which are recorded beforehand in a named graph of their own. ``$this`` is then bound
-wherever the original text reads it: in the main pattern, in each UNION branch, in OPTIONAL
-groups, in FILTER (NOT) EXISTS patterns and in sub-selects, so each focus node's solutions are
-exactly those of the pre-bound query, and an aggregate grouped by ``$this`` groups per focus node.
+by the node), over the case's graph alone. Here the same text is evaluated once over a store in
+which each case is a named graph:
+
+- the WHERE pattern is evaluated inside ``GRAPH ?ipkgCase { ... }``, so every pattern, also one that
+  is not connected to ``$this`` (an OPTIONAL on a variable the group leaves unbound), reads the
+  focus node's own case only;
+- every group graph pattern ``{ ... }`` that mentions ``$this`` (at any depth) starts with a
+  pattern that binds ``$this`` to the focus nodes of the shape, recorded beforehand in each case's
+  graph. ``$this`` is then bound wherever the original text reads it: in the main pattern, in each
+  UNION branch, in OPTIONAL groups, in FILTER (NOT) EXISTS patterns and in sub-selects, so each
+  focus node's solutions are exactly those of the pre-bound query, and an aggregate grouped by
+  ``$this`` groups per focus node.
 
 The scan skips strings, IRIs and comments, so a brace or ``$this`` inside them is never touched.
 """
@@ -17,9 +23,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Where the focus nodes of each shape are recorded: GRAPH FOCUS_GRAPH { ?this FOCUS_OF ?shape }.
-FOCUS_GRAPH = "urn:ipkg:batch:focus"
+# Each case is a named graph of the store, which also records the focus nodes of each shape in it:
+# GRAPH ?ipkgCase { ?this FOCUS_OF ?shape }.
 FOCUS_OF = "urn:ipkg:batch:focusOf"
+CASE_GRAPH_VARIABLE = "ipkgCase"
 # rdflib's STR() of a blank node is the node's label, where SPARQL (and Oxigraph) make it an error;
 # constraint texts call this function instead, which answers as rdflib does.
 RDFLIB_STR = "urn:ipkg:batch:rdflibStr"
@@ -131,18 +138,37 @@ def with_rdflib_str(text: str) -> str:
     return "".join(out)
 
 
+def _top_group(groups: list[_Group]) -> _Group:
+    return min(groups, key=lambda g: g.start)
+
+
+def wrap_in_case_graph(text: str) -> str:
+    """The text with its WHERE pattern evaluated inside ``GRAPH ?ipkgCase`` (one case's graph)."""
+    _, groups = _code_spans(text)
+    if not groups:
+        raise RewriteError("the constraint has no group pattern")
+    top = _top_group(groups)
+    return text[: top.start + 1] + f" GRAPH ?{CASE_GRAPH_VARIABLE} {{ " + text[top.start + 1 : top.end] + " } " + text[top.end :]
+
+
 def bind_this_to_focus(text: str, shape_iri: str) -> str:
-    """The constraint text with every group that reads ``$this`` bound to the shape's focus nodes."""
+    """The constraint text for every focus node at once: its pattern inside its case's graph, and every
+    group that reads ``$this`` bound to the shape's focus nodes (recorded in each case's graph)."""
     spans, groups = _code_spans(text)
     this_positions = [m.start() for a, b in spans for m in _THIS.finditer(text, a, b)]
     if not this_positions:
         raise RewriteError("the constraint does not read $this")
-    focus = f" GRAPH <{FOCUS_GRAPH}> {{ ?this <{FOCUS_OF}> <{shape_iri}> }} "
-    inserts = sorted(
-        (g.start + 1 for g in groups if not g.subselect and any(g.start < p < g.end for p in this_positions)),
-        reverse=True,
-    )
+    top = _top_group(groups)
+    focus = f" ?this <{FOCUS_OF}> <{shape_iri}> . "
+    inserts: list[tuple[int, str]] = [(top.end, " } ")]
+    for g in groups:
+        if g.subselect or not any(g.start < p < g.end for p in this_positions):
+            continue
+        prefix = f" GRAPH ?{CASE_GRAPH_VARIABLE} {{" if g is top else ""
+        inserts.append((g.start + 1, prefix + focus))
+    if not any(pos == top.start + 1 for pos, _ in inserts):
+        inserts.append((top.start + 1, f" GRAPH ?{CASE_GRAPH_VARIABLE} {{ "))
     out = text
-    for pos in inserts:
-        out = out[:pos] + focus + out[pos:]
+    for pos, insert in sorted(inserts, key=lambda item: item[0], reverse=True):
+        out = out[:pos] + insert + out[pos:]
     return out
