@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from kb.batch.parsing import TRIPLES, CaseInput
 
@@ -81,6 +82,11 @@ def _count(paths: list[Path]) -> int | None:
     return total
 
 
+def _output(path: Path) -> TextIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("w", encoding="utf-8")
+
+
 def _workers(args: argparse.Namespace) -> int:
     return args.workers if args.workers is not None else (os.cpu_count() or 1)
 
@@ -97,9 +103,9 @@ def run_batch_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sinks: list[Sink] = []
     if args.jsonl is not None:
-        sinks.append(JsonLinesSink(args.jsonl.open("w", encoding="utf-8")))
+        sinks.append(JsonLinesSink(_output(args.jsonl)))
     if args.nquads is not None:
-        sinks.append(NQuadsSink(args.nquads.open("w", encoding="utf-8")))
+        sinks.append(NQuadsSink(_output(args.nquads)))
     total = None if args.store_path is not None else _count(args.inputs)
     try:
         with BatchProgress(total, enabled=args.progress) as progress:
@@ -150,5 +156,6 @@ def run_replay_command(args: argparse.Namespace) -> int:
     sys.stdout.write(result.table())
     if args.rdf is not None:
         baseline_name = f"git:{args.baseline_rev}" if args.baseline_rev else "this version"
-        args.rdf.write_text(result.rdf(baseline_name, candidate_name).serialize(format="turtle"), encoding="utf-8")
+        with _output(args.rdf) as handle:
+            handle.write(result.rdf(baseline_name, candidate_name).serialize(format="turtle"))
     return EXIT_OK
