@@ -117,6 +117,42 @@ class DeterminationFilter:
     service_to: dt.date | None = None
 
 
+def determination_graphs(
+    original: Graph, det: Determination, case_id: str | None = None, store_case: bool = True
+) -> tuple[StoredDetermination, dict[str, list[Triple]]]:
+    """The named graphs that store a determination and everything it rests on (written in one transaction).
+
+    ``original`` is the case as submitted (before enrichment); a new determination id is made, and a
+    new case id unless given.
+    """
+    det_id = uuid.uuid4().hex
+    case_id = case_id or uuid.uuid4().hex
+    node = DET[det_id]
+    derived = derived_facts(det.case_graph, original)
+    machine = det.as_json() | {"id": det_id, "caseId": case_id}
+    rdf = determination_graph(det, node)
+    rdf.add((node, IP.caseId, Literal(case_id)))
+    rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
+    rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
+    rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
+    # The primary line's code (the first line's, for a request of excluded procedures' codes only).
+    primary = next((line for line in det.lines if line.primary), det.lines[0] if det.lines else None)
+    if primary is not None:
+        rdf.add((node, IP.requestedCode, Literal(primary.code)))
+    dos = det.case_graph.value(det.request, IP.dateOfService)
+    if dos is not None:
+        rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))
+    rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
+    graphs = {
+        derived_graph(det_id): wire(derived),
+        report_graph(det_id): wire(report_without_case_copies(det.report, original, derived)),
+        determination_graph_name(det_id): wire(rdf),
+    }
+    if store_case:
+        graphs[case_graph(case_id)] = wire(original)
+    return StoredDetermination(det_id, case_id, machine), graphs
+
+
 class Repository:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.store = store
@@ -173,33 +209,9 @@ class Repository:
         for triple in case:
             original.add(triple)
         det = determine_graph(case, source, self.knowledge)
-        det_id = uuid.uuid4().hex
-        case_id = case_id or uuid.uuid4().hex
-        node = DET[det_id]
-        derived = derived_facts(det.case_graph, original)
-        machine = det.as_json() | {"id": det_id, "caseId": case_id}
-        rdf = determination_graph(det, node)
-        rdf.add((node, IP.caseId, Literal(case_id)))
-        rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
-        rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
-        rdf.add((node, IP.derivedFactsGraph, URIRef(derived_graph(det_id))))
-        # The primary line's code (the first line's, for a request of excluded procedures' codes only).
-        primary = next((line for line in det.lines if line.primary), det.lines[0] if det.lines else None)
-        if primary is not None:
-            rdf.add((node, IP.requestedCode, Literal(primary.code)))
-        dos = det.case_graph.value(det.request, IP.dateOfService)
-        if dos is not None:
-            rdf.add((node, IP.serviceDate, Literal(str(dos), datatype=XSD.date)))
-        rdf.add((node, IP.machineForm, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
-        graphs = {
-            derived_graph(det_id): wire(derived),
-            report_graph(det_id): wire(report_without_case_copies(det.report, original, derived)),
-            determination_graph_name(det_id): wire(rdf),
-        }
-        if store_case:
-            graphs[case_graph(case_id)] = wire(original)
+        stored, graphs = determination_graphs(original, det, case_id, store_case)
         self.store.put_graphs(graphs)
-        return StoredDetermination(det_id, case_id, machine), det
+        return stored, det
 
     def validated_graph(self, det_id: str) -> Graph:
         """The graph SHACL validated for a stored determination, rebuilt from where its parts live.

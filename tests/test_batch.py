@@ -17,7 +17,7 @@ from kb.batch.parsing import CaseInput, parse_input
 from kb.batch.replay import replay, version_from_directory
 from kb.batch.runner import CollectSink, KnowledgeVersion, run_batch
 from kb.batch.sources import nquads_cases, path_cases
-from kb.batch.sparql_rewrite import FOCUS_GRAPH, RewriteError, bind_this_to_focus, with_rdflib_str
+from kb.batch.sparql_rewrite import FOCUS_OF, RewriteError, bind_this_to_focus, with_rdflib_str
 from kb.cli import main
 from kb.engine import determine_file, determine_graph
 from kb.knowledge import Knowledge
@@ -28,7 +28,7 @@ from kb.pipeline.enrichment import enrich
 from .conftest import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples" / "cases"
-MARK = f"GRAPH <{FOCUS_GRAPH}>"
+MARK = f"?this <{FOCUS_OF}> <urn:shape>"
 FIXTURES = sorted((REPO_ROOT / "tests" / "criteria").glob("*/*.ttl"))
 
 
@@ -44,6 +44,7 @@ def test_every_group_that_reads_this_is_bound_to_the_focus_nodes() -> None:
     # the main group, the first UNION branch and its NOT EXISTS read $this; the second branch does not
     assert out.count(MARK) == 3
     assert '{ BIND ("b" AS ?value) }' in out
+    assert out.count("GRAPH ?ipkgCase {") == 1
 
 
 def test_strings_iris_and_comments_are_left_alone() -> None:
@@ -56,7 +57,7 @@ def test_strings_iris_and_comments_are_left_alone() -> None:
 def test_a_sub_select_is_bound_inside_its_where() -> None:
     text = "SELECT $this ?value WHERE { { SELECT $this (COUNT(?x) AS ?value) WHERE { $this <urn:p> ?x } GROUP BY $this } }"
     out = bind_this_to_focus(text, "urn:shape")
-    assert "{ SELECT $this (COUNT(?x) AS ?value) WHERE { GRAPH" in out
+    assert f"{{ SELECT $this (COUNT(?x) AS ?value) WHERE {{ {MARK}" in out
     assert out.count(MARK) == 2
 
 
@@ -260,3 +261,18 @@ def test_ipkg_replay_refuses_an_unknown_revision(capsys: pytest.CaptureFixture[s
     code = main(["replay", str(EXAMPLES / "cg300-acute-approved.ttl"), "--candidate-rev", "no-such-revision-x", "--workers", "0"])
     assert code == 2
     assert "no-such-revision-x" in capsys.readouterr().err
+
+
+def test_ipkg_batch_stores_determinations_and_reads_stored_cases_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(EXAMPLES / "cg300-acute-approved.ttl"), str(EXAMPLES / "cg300-acute-denied.ttl")]
+    store = tmp_path / "store"
+    assert main(["batch", *paths, "--workers", "0", "--to-store", str(store), "--no-progress"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "again.jsonl"
+    assert main(["batch", "--store-path", str(store), "--workers", "0", "--jsonl", str(out), "--no-progress"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(line["outcome"] for line in lines) == ["approved", "denied"]
+    assert all(line["case"].startswith("https://w3id.org/ipkg/graph/case/") for line in lines)
+    dataset = ox.Store.read_only(str(store))
+    names = {g.value for g in dataset.named_graphs() if isinstance(g, ox.NamedNode)}
+    assert sum(1 for n in names if "/determination/" in n or "/report/" in n or "/derived/" in n) >= 6

@@ -25,6 +25,8 @@ from kb.pipeline.caseform import check_case_form
 from kb.pipeline.determination import Determination, decide, determination_graph
 from kb.pipeline.enrichment import Enriched, enrich
 from kb.pipeline.validation import validate_case
+from kb.repository import determination_graphs
+from kb.store.base import Triple
 
 STAGES = ("parse", "form", "enrich", "validate", "decide", "serialize")
 
@@ -38,6 +40,8 @@ class CaseOutcome:
     deciding: tuple[str, ...] = ()  # the deciding criteria's ids
     machine: dict[str, Any] | None = None  # the determination's JSON form
     nquads: str | None = None  # the determination (and report, when asked) as N-Quads
+    # The named graphs that store the determination in the repository's layout (kb.repository), when asked.
+    graphs: dict[str, list[Triple]] | None = None
 
     def as_json(self) -> dict[str, Any]:
         if self.outcome is None:
@@ -61,6 +65,13 @@ def _failure(source: str, exc: Exception) -> CaseOutcome:
     else:
         kind = "internal"
     return CaseOutcome(source=source, error_kind=kind, error=str(exc) or type(exc).__name__)
+
+
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
 
 
 def _nquads(det: Determination, with_report: bool) -> str:
@@ -87,6 +98,7 @@ def decide_chunk(
     validator: str = "set",
     rdf: bool = False,
     with_report: bool = False,
+    store: bool = False,
 ) -> ChunkResult:
     """Decide each case of the chunk; ``validator`` is ``set`` (one store for the chunk) or ``pyshacl``
     (each case validated as the single-request path does; ``per-case`` also parses as it does)."""
@@ -94,6 +106,7 @@ def decide_chunk(
     seconds = result.seconds
     slots: list[CaseOutcome | None] = []
     enriched: list[tuple[int, Enriched]] = []
+    originals: dict[int, Graph] = {}
     for item in inputs:
         t0 = time.perf_counter()
         try:
@@ -101,6 +114,8 @@ def decide_chunk(
             t1 = time.perf_counter()
             seconds["parse"] += t1 - t0
             request = check_case_form(graph, knowledge, item.source)
+            if store:
+                originals[len(slots)] = _copy(graph)
             t2 = time.perf_counter()
             seconds["form"] += t2 - t1
             enriched.append((len(slots), enrich(graph, request, knowledge, item.source)))
@@ -135,6 +150,7 @@ def decide_chunk(
             deciding=tuple(sorted(c.criterion.id for c in det.deciding)),
             machine=json.loads(json.dumps(machine, default=str)),
             nquads=_nquads(det, with_report) if rdf else None,
+            graphs=determination_graphs(originals[slot], det)[1] if store else None,
         )
         seconds["serialize"] += time.perf_counter() - t6
     result.outcomes = [s for s in slots if s is not None]

@@ -23,7 +23,7 @@ EXIT_FAILED_CASES = 3
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="*", type=Path, help="case files, directories, .jsonl or .nq streams")
-    parser.add_argument("--store-path", type=Path, help="also every case stored in this embedded (Oxigraph) store directory")
+    parser.add_argument("--store-path", type=Path, help="also the cases stored in this embedded store (no service writing it)")
     parser.add_argument("--chunk", type=int, default=500, help="cases per chunk (default 500)")
     parser.add_argument("--workers", type=int, default=None, help="local Dask workers (default: the cores; 0: in this process)")
     parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:port) instead of a local cluster")
@@ -35,6 +35,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     batch.add_argument("--jsonl", type=Path, help="write each case's determination (or error) as a JSON line here")
     batch.add_argument("--nquads", type=Path, help="write each determination as N-Quads (one named graph each) here")
     batch.add_argument("--reports", action="store_true", help="with --nquads, add each SHACL report in <determination>/report")
+    batch.add_argument("--to-store", type=Path, help="store cases and determinations in this embedded store directory")
     batch.add_argument("--validator", choices=("set", "pyshacl"), default="set", help="criterion validation (default: set)")
     batch.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a tty)")
     rep = sub.add_parser("replay", help="re-decide cases under another ontology/shapes version and list what changes")
@@ -106,6 +107,11 @@ def run_batch_command(args: argparse.Namespace) -> int:
         sinks.append(JsonLinesSink(_output(args.jsonl)))
     if args.nquads is not None:
         sinks.append(NQuadsSink(_output(args.nquads)))
+    if args.to_store is not None:
+        from kb.batch.runner import StoreSink
+        from kb.store.embedded import EmbeddedStore
+
+        sinks.append(StoreSink(EmbeddedStore(args.to_store, workers=1, require_sandbox=False)))
     total = None if args.store_path is not None else _count(args.inputs)
     try:
         with BatchProgress(total, enabled=args.progress) as progress:
@@ -118,6 +124,7 @@ def run_batch_command(args: argparse.Namespace) -> int:
                 validator=args.validator,
                 rdf=args.nquads is not None,
                 with_report=args.reports,
+                store=args.to_store is not None,
                 on_chunk=progress.chunk_done,
             )
     finally:

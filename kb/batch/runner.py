@@ -26,6 +26,12 @@ from typing import IO, Any, Protocol
 from kb.batch.chunk import STAGES, CaseOutcome, ChunkResult, decide_chunk
 from kb.batch.parsing import CaseInput
 from kb.knowledge import Knowledge, load_knowledge, parse_files
+from kb.store.base import Triple
+
+
+class StoreLike(Protocol):
+    def put_graphs(self, graphs: dict[str, list[Triple]]) -> None: ...
+    def close(self) -> None: ...
 
 
 class Sink(Protocol):
@@ -57,9 +63,11 @@ def knowledge_for(version: KnowledgeVersion) -> Knowledge:
     )
 
 
-def chunk_task(inputs: list[CaseInput], version: KnowledgeVersion, validator: str, rdf: bool, with_report: bool) -> ChunkResult:
+def chunk_task(
+    inputs: list[CaseInput], version: KnowledgeVersion, validator: str, rdf: bool, with_report: bool, store: bool
+) -> ChunkResult:
     """One chunk, as a Dask task (a module-level function, so workers import it by name)."""
-    return decide_chunk(inputs, knowledge_for(version), validator=validator, rdf=rdf, with_report=with_report)
+    return decide_chunk(inputs, knowledge_for(version), validator=validator, rdf=rdf, with_report=with_report, store=store)
 
 
 @dataclass
@@ -148,13 +156,14 @@ def run_batch(
     validator: str = "set",
     rdf: bool = False,
     with_report: bool = False,
+    store: bool = False,
     on_chunk: Callable[[ChunkResult], None] | None = None,
 ) -> BatchSummary:
     """Decide every input; write each chunk's results to the sinks as the chunk finishes."""
     version = version or KnowledgeVersion()
     summary = BatchSummary()
     parts = chunks(inputs, chunk_size)
-    args = (version, validator, rdf, with_report)
+    args = (version, validator, rdf, with_report, store)
     start = time.perf_counter()
     if workers == 0 and scheduler is None:
         results = _in_process(parts, lambda part: chunk_task(part, *args))
@@ -218,3 +227,22 @@ class CollectSink:
 
     def close(self) -> None:
         return None
+
+
+class StoreSink:
+    """Each chunk's determinations, with their cases, derived facts and reports, written to the store in
+    one transaction, in the repository's layout (``kb.repository.determination_graphs``)."""
+
+    def __init__(self, store: StoreLike) -> None:
+        self.store = store
+
+    def write(self, outcomes: list[CaseOutcome]) -> None:
+        graphs: dict[str, list[Triple]] = {}
+        for outcome in outcomes:
+            if outcome.graphs:
+                graphs.update(outcome.graphs)
+        if graphs:
+            self.store.put_graphs(graphs)
+
+    def close(self) -> None:
+        self.store.close()
