@@ -15,6 +15,7 @@ order chunks finish, and to ``on_chunk`` (the progress bar).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -140,9 +141,16 @@ def _on_dask(
                 pending.add(client.submit(chunk_task, nxt, *args, pure=False))
             yield result
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        # Workers that take long to stop are killed by their nannies; that is logged as errors, not a failure.
+        quiet = logging.getLogger("distributed")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            quiet.setLevel(level)
 
 
 def run_batch(
