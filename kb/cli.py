@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
+    from kb.batch.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -75,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _case_guide(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command in ("batch", "replay"):
+            from kb.batch.cli import run_batch_command, run_replay_command
+
+            return run_batch_command(args) if args.command == "batch" else run_replay_command(args)
         return _report(args)
     except BrokenPipeError:
         return EXIT_OK

@@ -139,6 +139,18 @@ def prepare_determination(
     for triple in case:
         original.add(triple)
     det = determine_graph(case, source, knowledge)
+    stored, graphs = determination_graphs(original, det, case_id, store_case)
+    return PreparedDetermination(stored, graphs), det
+
+
+def determination_graphs(
+    original: Graph, det: Determination, case_id: str | None = None, store_case: bool = True
+) -> tuple[StoredDetermination, dict[str, list[Triple]]]:
+    """The named graphs that store a determination and everything it rests on (written in one transaction).
+
+    ``original`` is the case as submitted (before enrichment); a new determination id is made, and a
+    new case id unless given.
+    """
     det_id = uuid.uuid4().hex
     case_id = case_id or uuid.uuid4().hex
     node = DET[det_id]
@@ -164,7 +176,7 @@ def prepare_determination(
     }
     if store_case:
         graphs[case_graph(case_id)] = wire(original)
-    return PreparedDetermination(StoredDetermination(det_id, case_id, machine), graphs), det
+    return StoredDetermination(det_id, case_id, machine), graphs
 
 
 class Repository:

@@ -1,0 +1,446 @@
+"""Set-based SHACL-SPARQL validation: many enriched cases in one Oxigraph store, one query per constraint.
+
+``validate_cases`` gives, for each case, the ``(conforms, report)`` pair that
+``kb.pipeline.validation.validate_case`` (pySHACL) gives: a W3C SHACL validation report with the same
+results (focus node, source shape, source constraint, severity, messages with the same substitutions,
+value, source constraint component) and the same ``sh:conforms``. ``tests/test_batch_differential.py``
+checks that the two reports are isomorphic.
+
+How:
+
+1. The cases are split into partitions whose nodes are disjoint (two cases that use the same case
+   IRI never share a store). Each partition is loaded into an in-memory Oxigraph store, with its
+   blank nodes renamed per case, beside the ontology axioms pySHACL mixes into each case.
+2. The focus nodes of each shape are those pySHACL selects: the case's nodes that are instances of a
+   target class (through ``rdfs:subClassOf*``), for the shapes the request's review contexts make
+   applicable (``kb.pipeline.validation.applicable_shapes``). They are written into a named graph.
+3. Each SPARQL constraint of a shape with focus nodes runs once, rewritten so that ``$this`` ranges
+   over the shape's focus nodes (``kb.batch.sparql_rewrite``). Its solutions, grouped by ``$this``,
+   become validation results exactly as pySHACL makes them
+   (``pyshacl.constraints.sparql.sparql_based_constraints``): ``?value`` (or the focus node when it is
+   unbound) is the value, duplicate solutions are dropped, and every ``{?var}`` / ``{$var}`` of the
+   constraint's and the shape's messages is replaced by the solution's value.
+4. A shape that is not made of SHACL-SPARQL constraints only (``ShapePlan.by_pyshacl``) is validated
+   by pySHACL for that case and its results join the report.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pyoxigraph as ox
+from pyshacl.rdfutil.clone import clone_blank_node
+from pyshacl.rdfutil.inoculate import inoculate
+from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib.query import ResultRow
+from rdflib.term import Identifier, Node
+
+from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
+from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
+from kb.knowledge import Knowledge
+from kb.namespaces import IP, SH
+from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl
+
+# rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.
+_SH_SPARQLConstraintComponent = URIRef("http://www.w3.org/ns/shacl#SPARQLConstraintComponent")
+_SH_ValidationReport = URIRef("http://www.w3.org/ns/shacl#ValidationReport")
+_SH_ValidationResult = URIRef("http://www.w3.org/ns/shacl#ValidationResult")
+_SH_Violation = URIRef("http://www.w3.org/ns/shacl#Violation")
+_SH_conforms = URIRef("http://www.w3.org/ns/shacl#conforms")
+_SH_focusNode = URIRef("http://www.w3.org/ns/shacl#focusNode")
+_SH_result = URIRef("http://www.w3.org/ns/shacl#result")
+_SH_resultMessage = URIRef("http://www.w3.org/ns/shacl#resultMessage")
+_SH_resultPath = URIRef("http://www.w3.org/ns/shacl#resultPath")
+_SH_resultSeverity = URIRef("http://www.w3.org/ns/shacl#resultSeverity")
+_SH_sourceConstraint = URIRef("http://www.w3.org/ns/shacl#sourceConstraint")
+_SH_sourceConstraintComponent = URIRef("http://www.w3.org/ns/shacl#sourceConstraintComponent")
+_SH_sourceShape = URIRef("http://www.w3.org/ns/shacl#sourceShape")
+_SH_value = URIRef("http://www.w3.org/ns/shacl#value")
+_CASE_GRAPH = ox.Variable(CASE_GRAPH_VARIABLE)
+_FOCUS_OF = ox.NamedNode(FOCUS_OF)
+_THIS = ox.Variable("this")
+_RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
+_SPECIAL = ("failure", "path", "value", "this")
+
+
+@dataclass
+class _Case:
+    index: int
+    graph: Graph
+    request: URIRef
+    bnodes: dict[str, BNode] = field(default_factory=dict)  # Oxigraph blank node id -> the case's blank node
+    nodes: set[Node] = field(default_factory=set)
+    results: list[list[tuple[Node, Node, object]]] = field(default_factory=list)
+    violation: bool = False
+    graph_name: ox.NamedNode | None = None
+
+
+# -- terms between rdflib and Oxigraph ---------------------------------------------------------
+
+
+def _to_ox_literal(term: Literal) -> ox.Literal:
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def _from_ox(term: object, case: _Case | None) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        if datatype == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(datatype))
+    if isinstance(term, ox.BlankNode):
+        if case is not None and term.value in case.bnodes:
+            return case.bnodes[term.value]
+        return BNode(term.value)
+    raise TypeError(f"unexpected term {term!r}")
+
+
+class _Loader:
+    """Turns each case's triples into Oxigraph quads of the default graph, renaming blank nodes."""
+
+    def __init__(self) -> None:
+        self.iris: dict[URIRef, ox.NamedNode] = {}
+
+    def iri(self, term: URIRef) -> ox.NamedNode:
+        node = self.iris.get(term)
+        if node is None:
+            node = self.iris[term] = ox.NamedNode(str(term))
+        return node
+
+    def quads(self, case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> Iterable[ox.Quad]:
+        blank: dict[BNode, ox.BlankNode] = {}
+
+        def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+            if isinstance(t, URIRef):
+                return self.iri(t)
+            if isinstance(t, BNode):
+                b = blank.get(t)
+                if b is None:
+                    b = blank[t] = ox.BlankNode()
+                    case.bnodes[b.value] = t
+                return b
+            if isinstance(t, Literal):
+                return _to_ox_literal(t)
+            raise TypeError(f"unexpected term {t!r}")
+
+        for s, p, o in case.graph:
+            subject = term(s)
+            obj = term(o)
+            assert not isinstance(subject, ox.Literal) and isinstance(p, URIRef)
+            yield ox.Quad(subject, self.iri(p), obj, graph)
+
+
+@lru_cache(maxsize=4)
+def _mixed_axioms_graph(knowledge: Knowledge) -> Graph:
+    """The ontology triples pySHACL mixes into a case (``ont_graph``)."""
+    mixed = inoculate(Graph(), knowledge.axioms)  # type: ignore[arg-type]
+    assert isinstance(mixed, Graph)
+    return mixed
+
+
+@lru_cache(maxsize=4)
+def _mixed_axioms(knowledge: Knowledge) -> tuple[ox.Quad, ...]:
+    """The mixed ontology triples as Oxigraph quads."""
+    holder = _Case(index=-1, graph=_mixed_axioms_graph(knowledge), request=URIRef("urn:ipkg:batch:none"))
+    return tuple(_Loader().quads(holder, ox.DefaultGraph()))
+
+
+_SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
+
+
+@lru_cache(maxsize=4)
+def _knowledge_terms(knowledge: Knowledge) -> frozenset[URIRef]:
+    """The IRIs the ontology and shapes name: shared by every case, never a case's own node."""
+    return frozenset(t for g in (knowledge.ontology, knowledge.shapes) for triple in g for t in triple if isinstance(t, URIRef))
+
+
+def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node]:
+    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies."""
+    nodes: set[Node] = set()
+    for s, _, o in graph:
+        for t in (s, o):
+            if isinstance(t, URIRef) and t not in shared and not str(t).startswith(_SHARED_NAMESPACES):
+                nodes.add(t)
+    return nodes
+
+
+def _partitions(cases: list[_Case], shared: frozenset[URIRef]) -> list[list[_Case]]:
+    """Groups of cases with pairwise disjoint nodes, in input order (first fit)."""
+    groups: list[tuple[list[_Case], set[Node]]] = []
+    for case in cases:
+        case.nodes = _owned_nodes(case.graph, shared)
+        for members, taken in groups:
+            if taken.isdisjoint(case.nodes):
+                members.append(case)
+                taken |= case.nodes
+                break
+        else:
+            groups.append(([case], set(case.nodes)))
+    return [members for members, _ in groups]
+
+
+# -- results as pySHACL makes them ---------------------------------------------------------------
+
+
+def _format(message: str, bound: dict[str, Node]) -> str:
+    for var, val in bound.items():
+        message = re.sub(f"{{[?$]{var}}}", str(val), message)
+    return message
+
+
+def _result_triples(
+    plan: ShapePlan, constraint: ConstraintPlan, focus: Node, value: Node | None, path: Node | None, extra: dict[str, Node]
+) -> list[tuple[Node, Node, object]]:
+    """One validation result, as pySHACL's ``make_v_result`` lists it (objects to clone are tagged)."""
+    node = BNode()
+    triples: list[tuple[Node, Node, object]] = [
+        (node, RDF.type, _SH_ValidationResult),
+        (node, _SH_sourceConstraintComponent, _SH_SPARQLConstraintComponent),
+        (node, _SH_sourceShape, plan.shape),
+        (node, _SH_resultSeverity, plan.severity),
+        (node, _SH_focusNode, ("data", focus)),
+    ]
+    shown_value = value if value is not None else focus
+    triples.append((node, _SH_value, ("data", shown_value)))
+    if path is not None:
+        triples.append((node, _SH_resultPath, ("shapes", path)))
+    triples.append((node, _SH_sourceConstraint, ("shapes", constraint.node)))
+    bound: dict[str, Node] = dict(extra)
+    bound["this"] = focus
+    if path is not None:
+        bound["path"] = path
+    bound["value"] = shown_value
+    shape_messages = list(plan.messages)
+    for m in constraint.messages:
+        if m in shape_messages:
+            continue
+        triples.append((node, _SH_resultMessage, Literal(_format(str(m), bound))))
+    for m in shape_messages:
+        triples.append((node, _SH_resultMessage, Literal(_format(str(m), bound))))
+    return triples
+
+
+Row = dict[str, Node]
+
+
+def _ox_rows(solutions: object, case_of: dict[Node, _Case]) -> Iterable[tuple[_Case | None, Row]]:
+    """Oxigraph solutions as rows of rdflib terms, each with the case its ``?this`` belongs to."""
+    assert isinstance(solutions, ox.QuerySolutions)
+    names = [v.value for v in solutions.variables]
+    for solution in solutions:
+        this_term = solution["this"] if "this" in names else None
+        case = case_of.get(_from_ox(this_term, None)) if this_term is not None else None
+        row: Row = {}
+        for name in names:
+            term = solution[name]
+            if term is not None:
+                row[name] = _from_ox(term, case)
+        yield case, row
+
+
+def _collect(
+    rows: Iterable[tuple[_Case | None, Row]], plan: ShapePlan, constraint: ConstraintPlan, fixed: tuple[_Case, Node] | None
+) -> None:
+    """Validation results from a constraint's rows, deduplicated per focus node as pySHACL does."""
+    seen: dict[Node, list[tuple[Node | None, Node | None, Row]]] = defaultdict(list)
+    for row_case, row in rows:
+        if "failure" in row:
+            raise NotImplementedError("?failure in a SPARQL constraint is validated by pySHACL")
+        this = row.get("this")
+        if fixed is not None:
+            case, focus_node = fixed
+        elif row_case is not None and this is not None:
+            case, focus_node = row_case, this
+        else:
+            continue
+        value = row.get("value")
+        path = row.get("path")
+        extra = {k: v for k, v in row.items() if k not in _SPECIAL}
+        if this is None and value is None and path is None:
+            continue
+        key = (path, value, extra)
+        if key in seen[focus_node]:
+            continue
+        seen[focus_node].append(key)
+        case.results.append(_result_triples(plan, constraint, this if this is not None else focus_node, value, path, extra))
+        if plan.severity == _SH_Violation:
+            case.violation = True
+
+
+def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tuple[bool, Graph]:
+    conforms = not case.violation
+    for other in extra_reports:
+        if (None, _SH_conforms, Literal(False)) in other:
+            conforms = False
+    report = Graph(bind_namespaces="none")
+    root = BNode()
+    report.add((root, RDF.type, _SH_ValidationReport))
+    report.add((root, _SH_conforms, Literal(conforms)))
+    cloned: dict[tuple[str, str], Node] = {}
+    for triples in case.results:
+        report.add((root, _SH_result, triples[0][0]))
+        for s, p, o in triples:
+            if isinstance(o, tuple):
+                source, node = o
+                if isinstance(node, Literal):
+                    o = node
+                elif (source, str(node)) in cloned:
+                    o = cloned[(source, str(node))]
+                elif isinstance(node, BNode):
+                    graph = case.graph if source == "data" else knowledge.shapes
+                    o = cloned[(source, str(node))] = clone_blank_node(graph, node, report, keepid=True)
+                else:
+                    o = cloned[(source, str(node))] = URIRef(str(node))
+            assert isinstance(o, (URIRef, BNode, Literal))
+            report.add((s, p, o))
+    for other in extra_reports:
+        other_root = other.value(predicate=RDF.type, object=_SH_ValidationReport)
+        for result in other.objects(other_root, _SH_result):
+            report.add((root, _SH_result, result))
+        for triple in other:
+            if triple[0] != other_root:
+                report.add(triple)
+    return conforms, report
+
+
+# -- the chunk ------------------------------------------------------------------------------------
+
+
+def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
+    store = ox.Store()
+    loader = _Loader()
+    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
+    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
+    # does to rdflib, over the case and the axioms).
+    store.extend(_mixed_axioms(knowledge))
+    owner: dict[Node, _Case] = {}
+    allowed: dict[int, set[URIRef]] = {}
+    case_graphs: dict[str, _Case] = {}
+    for case in cases:
+        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
+        case.graph_name = graph_name
+        case_graphs[graph_name.value] = case
+        store.extend(list(loader.quads(case, graph_name)))
+        for node in case.nodes:
+            owner[node] = case
+        applicable = applicable_shapes(case.graph, case.request, knowledge)
+        allowed[case.index] = {s for s in applicable if s in plans and not plans[s].by_pyshacl}
+    targets = sorted({t for case in cases for s in allowed[case.index] for t in plans[s].targets})
+    if not targets:
+        return
+    values = " ".join(f"<{t}>" for t in targets)
+    focus_rows = store.query(
+        "SELECT DISTINCT ?g ?this ?class WHERE { VALUES ?class { " + values + " } "
+        "?k <http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?class . GRAPH ?g { ?this a ?k } }"
+    )
+    assert isinstance(focus_rows, ox.QuerySolutions)
+    focus: dict[URIRef, set[Node]] = defaultdict(set)
+    markers: list[ox.Quad] = []
+    for row in focus_rows:
+        this_term, cls, graph_term = row["this"], row["class"], row["g"]
+        if this_term is None or not isinstance(cls, ox.NamedNode) or not isinstance(graph_term, ox.NamedNode):
+            continue
+        node = _from_ox(this_term, None)
+        owning = case_graphs.get(graph_term.value)
+        if owning is None or owner.get(node) is not owning:
+            continue
+        klass = URIRef(cls.value)
+        for shape in allowed[owning.index]:
+            if klass in plans[shape].targets and node not in focus[shape]:
+                focus[shape].add(node)
+                assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
+                markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), graph_term))
+    store.extend(markers)
+    labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
+
+    def rdflib_str(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.Literal:
+        if isinstance(term, ox.BlankNode):
+            return ox.Literal(str(labels.get(term.value, term.value)))
+        return ox.Literal(term.value)
+
+    functions: dict[ox.NamedNode, Callable[..., ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = {
+        _RDFLIB_STR: rdflib_str
+    }
+    for shape in sorted(focus):
+        plan = plans[shape]
+        for constraint in plan.constraints:
+            if constraint.set_query is not None:
+                _collect(_ox_rows(store.query(constraint.set_query, custom_functions=functions), owner), plan, constraint, None)
+                continue
+            for node in sorted(focus[shape], key=str):
+                case = owner[node]
+                rows: Iterable[tuple[_Case | None, Row]]
+                if constraint.by_rdflib:
+                    rows = _rdflib_rows(case, constraint, node, knowledge)
+                else:
+                    assert isinstance(node, URIRef) and case.graph_name is not None
+                    bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
+                        _CASE_GRAPH: case.graph_name
+                    }
+                    if constraint.reads_this:
+                        bindings[_THIS] = loader.iri(node)
+                    rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
+                _collect(rows, plan, constraint, (case, node))
+
+
+_SCRATCH = threading.local()
+
+
+def _rdflib_rows(case: _Case, constraint: ConstraintPlan, node: Node, knowledge: Knowledge) -> list[tuple[_Case | None, Row]]:
+    """A constraint's rows from rdflib over the case and the mixed axioms, with $this pre-bound (pySHACL's way).
+
+    The axioms stay in a scratch graph of the thread; the case's triples are added for the query and
+    taken out again.
+    """
+    scratch = getattr(_SCRATCH, "graph", None)
+    if scratch is None or getattr(_SCRATCH, "knowledge", None) is not knowledge:
+        scratch = PreparedQueryGraph()
+        for triple in _mixed_axioms_graph(knowledge):
+            scratch.add(triple)
+        _SCRATCH.graph, _SCRATCH.knowledge = scratch, knowledge
+    added = [t for t in case.graph if t not in scratch]
+    for triple in added:
+        scratch.add(triple)
+    try:
+        assert isinstance(node, (URIRef, BNode))
+        bindings: dict[str, Identifier] = {"this": node} if constraint.reads_this else {}
+        rows: list[tuple[_Case | None, Row]] = []
+        for solution in scratch.query(constraint.text, initBindings=bindings):
+            assert isinstance(solution, ResultRow)
+            rows.append((case, {k: v for k, v in solution.asdict().items() if v is not None}))
+        return rows
+    finally:
+        for triple in added:
+            scratch.remove(triple)
+
+
+def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) -> list[tuple[bool, Graph]]:
+    """The ``(conforms, report)`` of each enriched case, in order, as ``validate_case`` gives them."""
+    plans = shape_plans(knowledge)
+    cases = [_Case(index=i, graph=graph, request=request) for i, (graph, request) in enumerate(items)]
+    for group in _partitions(cases, _knowledge_terms(knowledge)):
+        _validate_partition(group, knowledge, plans)
+    reports: list[tuple[bool, Graph]] = []
+    for case in cases:
+        fallback = [s for s in applicable_shapes(case.graph, case.request, knowledge) if s not in plans or plans[s].by_pyshacl]
+        extra: list[Graph] = []
+        if fallback:
+            data = Graph()
+            for triple in case.graph:
+                data.add(triple)
+            extra.append(run_shacl(data, knowledge.shapes, knowledge.axioms, fallback)[1])
+        reports.append(_report(case, knowledge, extra))
+    return reports

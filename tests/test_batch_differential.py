@@ -1,0 +1,101 @@
+"""The set-based validator against pySHACL: isomorphic reports on every fixture, example and a generated sample.
+
+pySHACL stays the reference. ``python -m kb.batch.differential --generated 10000 --fixtures`` is the
+long run (docs/benchmark.md); CI runs every criterion fixture, every example case, and a sample of
+generated cases of all eight guidelines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, Literal
+from rdflib.compare import isomorphic
+
+from kb.batch.differential import Comparison, compare_chunk, files, fixture_and_example_files
+from kb.batch.generate import generate
+from kb.batch.setvalidation import validate_cases
+from kb.batch.shape_plans import shape_plans
+from kb.knowledge import Knowledge
+from kb.namespaces import IPS, SH
+from kb.pipeline.caseform import check_case_form
+from kb.pipeline.caseio import read_case_file
+from kb.pipeline.enrichment import enrich
+from kb.pipeline.validation import validate_case
+
+from .conftest import REPO_ROOT
+
+CHUNK = 200
+ALL_FILES = fixture_and_example_files(REPO_ROOT)
+CHUNKS = [ALL_FILES[i : i + CHUNK] for i in range(0, len(ALL_FILES), CHUNK)]
+GENERATED = int(os.environ.get("IPKG_DIFFERENTIAL_CASES", "80"))
+
+
+@pytest.mark.parametrize("paths", CHUNKS, ids=[f"files-{i * CHUNK}" for i in range(len(CHUNKS))])
+def test_fixtures_and_examples_give_pyshacls_reports(paths: list[Path], knowledge: Knowledge) -> None:
+    comparison = Comparison()
+    compare_chunk(list(files(paths)), knowledge, comparison)
+    assert comparison.cases + comparison.refused == len(paths)
+    assert comparison.results > 0
+    assert comparison.mismatches == []
+
+
+def test_every_fixture_and_example_is_compared() -> None:
+    assert len(ALL_FILES) > 1000
+    assert sum(len(c) for c in CHUNKS) == len(ALL_FILES)
+
+
+def test_generated_cases_of_all_eight_guidelines_give_pyshacls_reports(knowledge: Knowledge) -> None:
+    comparison = Comparison()
+    compare_chunk(list(generate(GENERATED, seed=11)), knowledge, comparison)
+    assert set(comparison.guidelines) == {
+        "NIA_CG_300", "NIA_CG_301", "NIA_CG_302", "NIA_CG_305", "NIA_CG_310", "NIA_CG_404", "NIA_CG_405", "NIA_CG_408",
+    }
+    assert comparison.nonconforming > 0
+    assert comparison.mismatches == []
+
+
+def test_every_criterion_shape_is_evaluated_set_based(knowledge: Knowledge) -> None:
+    """No criterion shape falls back to pySHACL today; the GROUP_CONCAT constraints run on rdflib."""
+    plans = shape_plans(knowledge)
+    assert len(plans) == len({c.shape for c in knowledge.criteria.values() if c.shape is not None})
+    assert not [p.shape for p in plans.values() if p.by_pyshacl]
+    per_focus = [c.node for p in plans.values() for c in p.constraints if c.set_query is None]
+    assert per_focus, "the GROUP_CONCAT constraints are evaluated per focus node"
+    assert all(c.by_rdflib for p in plans.values() for c in p.constraints if c.set_query is None)
+
+
+def test_a_shape_with_core_constraints_is_validated_by_pyshacl(knowledge: Knowledge) -> None:
+    """A criterion shape with a property shape (a core constraint component) goes to pySHACL, and the
+    report is still pySHACL's."""
+    shapes = Graph()
+    for triple in knowledge.shapes:
+        shapes.add(triple)
+    extra = Graph().parse(
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ips: <https://w3id.org/ipkg/shapes#> .
+        @prefix ip: <https://w3id.org/ipkg/ontology#> .
+        ips:CG300-PAIN sh:property [ sh:path ip:spinalLevel ; sh:minCount 3 ; sh:message "three levels (test)" ] .
+        """,
+        format="turtle",
+    )
+    for triple in extra:
+        shapes.add(triple)
+    changed = Knowledge(knowledge.ontology, shapes, knowledge.form_shapes)
+    assert shape_plans(changed)[IPS["CG300-PAIN"]].by_pyshacl
+    items = []
+    for name in ("cg300-acute-approved.ttl", "cg300-acute-denied.ttl", "cg301-diagnostic-repeat-approved.ttl"):
+        path = REPO_ROOT / "examples" / "cases" / name
+        graph = read_case_file(path)
+        enriched = enrich(graph, check_case_form(graph, changed, name), changed, name)
+        items.append((enriched.graph, enriched.request))
+    got = validate_cases(items, changed)
+    messages = set()
+    for (graph, request), (conforms, report) in zip(items, got, strict=True):
+        ref_conforms, ref_report = validate_case(graph, changed, request)
+        assert conforms == ref_conforms
+        assert isomorphic(report, ref_report)
+        messages |= set(report.objects(None, SH.resultMessage))
+    assert Literal("three levels (test)") in messages
