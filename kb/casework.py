@@ -16,6 +16,7 @@ from typing import Any
 from rdflib import Graph
 
 from kb.errors import CaseFormError, CaseSyntaxError, KnowledgeGraphError, UnsupportedRequestError
+from kb.fhir.service import decide_bundle
 from kb.knowledge import Knowledge
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import CaseLimits, parse_case
@@ -58,6 +59,7 @@ JOBS: dict[str, Callable[..., object]] = {
     "check": check_case,
     "determine_sent": determine_sent,
     "determine_stored": determine_stored,
+    "fhir_submit": decide_bundle,
 }
 """The work a case worker does, by name (the name crosses the pipe, never a function)."""
 

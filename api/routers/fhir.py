@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse
 from api.bodies import media_type, read_limited
 from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.problems import ProblemError
-from api.workers import CaseWorkersDep
+from api.workers import CaseWorkers, CaseWorkersDep
 from kb.fhir import service
 from kb.fhir.outcome import BundleError, Issue, operation_outcome
 from kb.fhir.tables import DATA_DIR
+from kb.repository import Repository
 
 router = APIRouter(tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -71,9 +72,7 @@ async def submit(
 ) -> FhirResponse:
     try:
         body = await _bundle_body(request, settings.max_body_bytes)
-        answer = await workers.run(
-            service.submit, repository, body, settings.max_case_depth, settings.max_case_triples
-        )
+        answer = await workers.run(_submit, workers, repository, body, settings.max_case_depth, settings.max_case_triples)
     except BundleError as error:
         return _outcome(error)
     return FhirResponse(answer)
@@ -97,6 +96,12 @@ async def inquiry(
     except BundleError as error:
         return _outcome(error)
     return FhirResponse(answer)
+
+
+def _submit(workers: CaseWorkers, repository: Repository, body: bytes, max_depth: int, max_triples: int) -> dict[str, Any]:
+    """Read, map and decide the bundle in a case worker process, then store it (from a worker thread)."""
+    decided: service.DecidedBundle = workers.process("fhir_submit", body, max_depth, max_triples)
+    return service.save_decided(repository, decided)
 
 
 @lru_cache(maxsize=1)
