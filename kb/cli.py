@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     cov.add_argument("--fixtures", type=Path, default=Path("tests/criteria"), help="per-criterion fixture directory")
     guide = sub.add_parser("case-guide", help="print the guide to writing cases for each guideline (Markdown)")
     guide.add_argument("--examples", type=Path, default=None, help="examples directory (cases/ and expected/)")
+    onto = sub.add_parser("ontology-docs", help="write the ontology's HTML documentation (pyLODE and the term index)")
+    onto.add_argument("--output", type=Path, default=None, help="the file to write (default docs/ontology/index.html)")
+    onto.add_argument("--check", action="store_true", help="exit 1 when the file differs from what would be written")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
@@ -75,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _case_guide(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "ontology-docs":
+            return _ontology_docs(args)
         return _report(args)
     except BrokenPipeError:
         return EXIT_OK
@@ -118,6 +123,18 @@ def _determine(args: argparse.Namespace) -> int:
         sys.stdout.write(rdf.serialize(format="turtle"))
     # An invalid case outranks a request that cannot be reviewed, whatever the order of the files.
     return EXIT_INVALID_CASE if invalid else EXIT_UNSUPPORTED if unsupported else EXIT_OK
+
+
+def _ontology_docs(args: argparse.Namespace) -> int:
+    from kb import ontology_docs
+
+    target: Path = args.output or ontology_docs.output_file()
+    if args.check:
+        current = target.is_file() and target.read_text(encoding="utf-8") == ontology_docs.render_html()
+        print(f"{target} is {'current' if current else 'out of date: run ipkg ontology-docs'}", file=sys.stderr)
+        return EXIT_OK if current else EXIT_INTERNAL
+    print(f"wrote {ontology_docs.write(target)}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from kb.store_layout import (
     SHAPES_GRAPH,
     TERM_TYPES_GRAPH,
     case_graph,
+    case_receipt_graph,
     derived_facts,
     derived_graph,
     determination_graph_name,
@@ -142,10 +143,25 @@ class Repository:
 
     # -- cases -------------------------------------------------------------------------------
 
-    def save_case(self, case: Graph, case_id: str | None = None) -> str:
+    def save_case(self, case: Graph, case_id: str | None = None, received_at: dt.datetime | None = None) -> str:
+        """Store a case as submitted, with when it was received (its receipt graph), in one write."""
         case_id = case_id or uuid.uuid4().hex
-        self.store.put_graphs({case_graph(case_id): wire(case)})
+        self.store.put_graphs({case_graph(case_id): wire(case), **self._receipt(case_id, received_at)})
         return case_id
+
+    @staticmethod
+    def _receipt(case_id: str, received_at: dt.datetime | None) -> dict[str, list[Triple]]:
+        when = Literal((received_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"), datatype=XSD.dateTime)
+        triple = (from_rdflib(URIRef(case_graph(case_id))), from_rdflib(IP.caseReceivedAt), from_rdflib(when))
+        return {case_receipt_graph(case_id): [triple]}
+
+    def case_received_at(self, case_id: str) -> dt.datetime | None:
+        """When the service stored the case (None for a case stored before receipts were recorded)."""
+        triples = self.store.graph(case_receipt_graph(case_id)) if ID_PATTERN.match(case_id) else None
+        for _, _, when in unwire(triples or []):
+            if isinstance(when, Literal) and isinstance(when.value, dt.datetime):
+                return when.value
+        return None
 
     def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
         """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
@@ -166,9 +182,22 @@ class Repository:
     # -- determinations ----------------------------------------------------------------------
 
     def determine_and_save(
-        self, case: Graph, source: str, case_id: str | None = None, store_case: bool = True
+        self,
+        case: Graph,
+        source: str,
+        case_id: str | None = None,
+        store_case: bool = True,
+        received_at: dt.datetime | None = None,
     ) -> tuple[StoredDetermination, Determination]:
-        """Determine a case and store the case (when new), derived facts, report and determination at once."""
+        """Determine a case and store the case (when new), derived facts, report and determination at once.
+
+        ``received_at`` is when the request for review was received: for a stored case (``store_case``
+        false) its receipt is used when not given; otherwise the time this call began.
+        """
+        started = dt.datetime.now(dt.UTC)
+        if received_at is None and not store_case and case_id is not None:
+            received_at = self.case_received_at(case_id)
+        received_at = received_at or started
         original = Graph()
         for triple in case:
             original.add(triple)
@@ -178,7 +207,7 @@ class Repository:
         node = DET[det_id]
         derived = derived_facts(det.case_graph, original)
         machine = det.as_json() | {"id": det_id, "caseId": case_id}
-        rdf = determination_graph(det, node)
+        rdf = determination_graph(det, node, received_at=received_at)
         rdf.add((node, IP.caseId, Literal(case_id)))
         rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
         rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
@@ -198,6 +227,7 @@ class Repository:
         }
         if store_case:
             graphs[case_graph(case_id)] = wire(original)
+            graphs.update(self._receipt(case_id, received_at))
         self.store.put_graphs(graphs)
         return StoredDetermination(det_id, case_id, machine), det
 

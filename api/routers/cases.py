@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -34,12 +35,13 @@ async def create_case(
     workers: CaseWorkersDep,
     _: WriteAccess,
 ) -> dict[str, Any]:
+    received_at = dt.datetime.now(dt.UTC)
     fmt = RDF_BODY_FORMATS.get(media_type(request))
     if fmt is None:
         raise ProblemError(415, "Unsupported media type", "send the case as text/turtle or application/ld+json")
     body = await read_limited(request, settings.max_body_bytes)
     case_id, request_node, guideline = await workers.run(
-        _check_and_store, body, fmt, case_limits(settings), knowledge, repository
+        _check_and_store, body, fmt, case_limits(settings), knowledge, repository, received_at
     )
     response.headers["Location"] = f"/cases/{case_id}"
     return {
@@ -51,7 +53,7 @@ async def create_case(
 
 
 def _check_and_store(
-    body: bytes, fmt: str, limits: CaseLimits, knowledge: Knowledge, repository: Repository
+    body: bytes, fmt: str, limits: CaseLimits, knowledge: Knowledge, repository: Repository, received_at: dt.datetime
 ) -> tuple[str, str, str]:
     """Parse, check and store a case (on a worker thread); nothing is stored unless every check passes."""
     case = parse_case(body, fmt, "request body", limits=limits)
@@ -60,7 +62,7 @@ def _check_and_store(
         original.add(triple)
     request_node = check_case_form(case, knowledge, "request body")
     guideline = select_guideline(case, request_node, knowledge, "request body")
-    case_id = repository.save_case(original)
+    case_id = repository.save_case(original, received_at=received_at)
     return case_id, str(request_node), guideline.number
 
 
