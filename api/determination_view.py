@@ -43,8 +43,12 @@ def _local(curie: str) -> str:
 
 
 def determination_tree(machine: dict[str, Any]) -> tuple[list[PathwayNode], list[tuple[str, list[dict[str, Any]]]]]:
-    """The pathways with their criteria results, and the other results grouped by kind."""
+    """The pathways with their criteria results, and the other results grouped by kind.
+
+    A criterion of several pathways appears under each; every appearance has its own ``anchor``.
+    """
     results = {r["criterionId"]: r for r in machine.get("criteria", [])}
+    counter = iter(range(1, 1_000_000))
     satisfied = set(machine.get("satisfiedPathways", []))
     pathways: list[PathwayNode] = []
     placed: set[str] = set()
@@ -58,13 +62,14 @@ def determination_tree(machine: dict[str, Any]) -> tuple[list[PathwayNode], list
         for criterion in pathway.get("criteria", []):
             result = results.get(_local(criterion))
             if result is not None:
-                node.criteria.append(result)
+                node.criteria.append({**result, "anchor": f"r{next(counter)}-{result['criterionId']}"})
                 placed.add(result["criterionId"])
         pathways.append(node)
     groups: dict[str, list[dict[str, Any]]] = {}
     for result in machine.get("criteria", []):
         if result["criterionId"] not in placed:
-            groups.setdefault(result.get("kind", ""), []).append(result)
+            anchored = {**result, "anchor": f"r{next(counter)}-{result['criterionId']}"}
+            groups.setdefault(result.get("kind", ""), []).append(anchored)
     ordered = [(KIND_HEADINGS.get(kind, kind), groups[kind]) for kind in (*KIND_HEADINGS, *groups) if kind in groups]
     seen: set[str] = set()
     others = []
@@ -73,6 +78,14 @@ def determination_tree(machine: dict[str, Any]) -> tuple[list[PathwayNode], list
             seen.add(heading)
             others.append((heading, items))
     return pathways, others
+
+
+def first_anchors(pathways: list[PathwayNode], others: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, str]:
+    """Each criterion's first appearance on the page (for the links of the deciding criteria and missing documentation)."""
+    anchors: dict[str, str] = {}
+    for item in [r for p in pathways for r in p.criteria] + [r for _, results in others for r in results]:
+        anchors.setdefault(item["criterionId"], item["anchor"])
+    return anchors
 
 
 def determination_page(request: Request, stored: StoredDetermination, knowledge: Knowledge) -> HTMLResponse:
@@ -89,6 +102,7 @@ def determination_page(request: Request, stored: StoredDetermination, knowledge:
         guideline_title=guideline.title if guideline is not None else "",
         pathways=pathways,
         others=others,
+        anchors=first_anchors(pathways, others),
     )
 
 

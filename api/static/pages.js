@@ -27,15 +27,39 @@
     form.querySelector("input").focus();
   }
 
+  // Calls then() once a token is at hand, and again each time the form gives a new one.
   function whenToken(then) {
     var form = document.querySelector("[data-token-form]");
-    if (getToken()) { then(); return; }
-    showForm("");
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      setToken(form.querySelector("input").value.trim());
-      form.hidden = true;
-      then();
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        setToken(form.querySelector("input").value.trim());
+        form.querySelector("input").value = "";
+        form.hidden = true;
+        then();
+      });
+    }
+    if (getToken()) { then(); } else { showForm(""); }
+  }
+
+  // Whether the service accepts the token for reading: one ASK query; on refusal the form asks again.
+  function checkToken() {
+    return window.fetch("/sparql", {
+      method: "POST",
+      headers: { "Authorization": "Bearer " + getToken(), "Content-Type": "application/sparql-query",
+                 "Accept": "application/sparql-results+json" },
+      body: "ASK {}",
+      credentials: "omit",
+      cache: "no-store"
+    }).then(function (response) {
+      if (response.status === 401 || response.status === 403) {
+        forgetToken();
+        return response.json().then(function (problem) {
+          showForm("The service refused the token (" + response.status + "): " + problem.detail);
+          return false;
+        });
+      }
+      return true;
     });
   }
 
@@ -49,13 +73,21 @@
         return response.json().then(function (problem) { showForm(problem.detail); });
       }
       return response.text().then(function (text) {
-        var page = new DOMParser().parseFromString(text, "text/html");
-        var main = page.getElementById("content");
         var target = document.getElementById("content");
-        if (!main) {
-          target.replaceChildren(document.createTextNode("The service answered " + response.status + "."));
+        if ((response.headers.get("content-type") || "").indexOf("text/html") !== 0) {
+          var detail = "";
+          try { detail = JSON.parse(text).detail || ""; } catch (ignored) { detail = ""; }
+          var heading = document.createElement("h1");
+          heading.textContent = "The service answered " + response.status;
+          var paragraph = document.createElement("p");
+          paragraph.setAttribute("role", "alert");
+          paragraph.textContent = detail;
+          target.replaceChildren(heading, paragraph);
+          document.body.setAttribute("data-loaded", String(response.status));
           return;
         }
+        var page = new DOMParser().parseFromString(text, "text/html");
+        var main = page.getElementById("content");
         target.replaceChildren.apply(target, Array.prototype.map.call(main.childNodes, function (node) {
           return document.importNode(node, true);
         }));
@@ -63,8 +95,22 @@
         document.body.removeAttribute("data-shell");
         document.body.setAttribute("data-loaded", String(response.status));
         wireLinks(target);
+        wireForms(target);
       });
     }).catch(function (error) { showForm("The service could not be reached: " + error); });
+  }
+
+  // Filter forms: empty fields are left out of the URL (the API refuses an empty filter value).
+  function wireForms(root) {
+    root.querySelectorAll("form[method=get]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var query = new URLSearchParams();
+        new FormData(form).forEach(function (value, name) { if (String(value) !== "") { query.append(name, value); } });
+        var text = query.toString();
+        window.location.assign(form.getAttribute("action") + (text ? "?" + text : ""));
+      });
+    });
   }
 
   // Links to token-protected resources (a case, a SHACL report): fetched with the token, shown as text.
@@ -88,7 +134,8 @@
     button.addEventListener("click", function () { forgetToken(); window.location.reload(); });
   }
 
-  window.ipkgPages = { getToken: getToken, whenToken: whenToken, forgetToken: forgetToken, showForm: showForm };
+  window.ipkgPages = { getToken: getToken, whenToken: whenToken, forgetToken: forgetToken, showForm: showForm,
+                      checkToken: checkToken };
 
   document.addEventListener("DOMContentLoaded", function () {
     showForget();
@@ -96,6 +143,7 @@
       whenToken(function () { showForget(); loadContent(); });
     } else {
       wireLinks(document);
+      wireForms(document);
     }
   });
 })();

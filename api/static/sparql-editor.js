@@ -8,10 +8,14 @@
     var examples = JSON.parse(document.getElementById("cookbook-examples").textContent);
     var root = document.getElementById("yasgui");
     var endpoint = new URL(root.getAttribute("data-endpoint"), window.location.href).href;
+    var yasgui = null;
     pages.whenToken(function () {
+      pages.checkToken().then(function (accepted) { if (accepted && !yasgui) { start(); } });
+    });
+    function start() {
       var forget = document.querySelector("[data-forget-token]");
       if (forget) { forget.hidden = false; }
-      var yasgui = new window.Yasgui(root, {
+      yasgui = new window.Yasgui(root, {
         persistenceId: null,
         copyEndpointOnNewTab: true,
         endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
@@ -30,16 +34,10 @@
         yasgui.getTab().setQuery(examples[0].query);
         yasgui.getTab().setName(examples[0].question.slice(0, 40));
       }
-      document.querySelectorAll("[data-example]").forEach(function (button) {
-        button.addEventListener("click", function () { open(examples[Number(button.getAttribute("data-example"))]); });
-      });
-      yasgui.on("queryResponse", function (instance, tab, response) {
-        if (response && (response.status === 401 || response.status === 403)) {
-          pages.forgetToken();
-          pages.showForm("The service refused the token (" + response.status + "); enter a token with the read scope.");
-        }
+      document.querySelector("[data-open-example]").addEventListener("click", function () {
+        open(examples[Number(document.querySelector("[data-example-select]").value)]);
       });
       window.ipkgYasgui = yasgui;
-    });
+    }
   });
 })();
