@@ -152,7 +152,8 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"API docs:        {base}/docs", flush=True)
     print(f"OpenAPI:         {base}/openapi.json", flush=True)
-    print(f"SPARQL endpoint: {base}/sparql  (example queries: {base}/sparql/examples)", flush=True)
+    print(f"SPARQL endpoint: {base}/sparql  (a query editor in a browser; example queries: {base}/sparql/examples)", flush=True)
+    print(f"Pages:           {base}/determinations  {base}/metrics/prior-authorization  {base}/ontology", flush=True)
     if token is not None:
         print(f"Bearer token (read and write, this run only): {token}", flush=True)
     print("Loading the ontology, shapes and example cases into the store; Ctrl-C stops the service.", flush=True)

@@ -65,7 +65,11 @@ async def shapes(request: Request) -> Response:
     return await _rdf("shapes", request.headers.get("accept"))
 
 
-@router.get("/context.jsonld", summary="The JSON-LD context of case data")
+@router.get(
+    "/context.jsonld",
+    summary="The JSON-LD context of case data",
+    responses={200: {"description": "The context", "content": {"application/ld+json": {"schema": {"type": "object"}}}}},
+)
 async def context() -> Response:
     body = await run_in_threadpool(resources.jsonld_context_file().read_bytes)
     return Response(body, media_type="application/ld+json", headers=RDF_HEADERS)
