@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.deps import get_settings
+from api.html import STATIC_DIR
 from api.openapi_docs import ERROR_RESPONSES
 from api.protocol import ProtocolMiddleware, add_head_routes, install_access_log_filter
-from api.routers import cases, determinations, fhir, guidelines, health, sparql
+from api.routers import cases, determinations, fhir, guidelines, health, metrics, ontology, sparql
 from api.security import AuditLog, AuditMiddleware
 from api.workers import CaseWorkers
 from kb import __version__
@@ -72,3 +74,7 @@ app.add_middleware(AuditMiddleware, audit=lambda: getattr(app.state, "audit", No
 problems.install(app)
 for router in (health.router, cases.router, determinations.router, guidelines.router, sparql.router, fhir.router):
     app.include_router(add_head_routes(router))
+# The pages' scripts, styles and the vendored SPARQL editor (HTML pages: api/html.py).
+for router in (metrics.router, ontology.router):
+    app.include_router(add_head_routes(router))
+app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,7 @@ are raised as they are; ``error_payload`` / ``rebuild_error`` carry them across 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,16 +44,24 @@ def check_case(body: bytes, fmt: str, limits: CaseLimits, knowledge: Knowledge) 
     return CheckedCase(original, str(request_node), guideline.number)
 
 
-def determine_sent(body: bytes, fmt: str, limits: CaseLimits, knowledge: Knowledge) -> PreparedDetermination:
-    """Parse and decide a case sent inline (POST /determinations with Turtle or JSON-LD)."""
+def determine_sent(
+    body: bytes, fmt: str, limits: CaseLimits, received_at: dt.datetime | None, knowledge: Knowledge
+) -> PreparedDetermination:
+    """Parse and decide a case sent inline (POST /determinations with Turtle or JSON-LD); ``received_at``
+    is when the request arrived."""
     case = parse_case(body, fmt, "request body", limits=limits)
-    return prepare_determination(case, "request body", knowledge)[0]
+    return prepare_determination(case, "request body", knowledge, received_at=received_at)[0]
 
 
-def determine_stored(triples: list[Triple], case_id: str, knowledge: Knowledge) -> PreparedDetermination:
-    """Decide a stored case (POST /determinations with a caseId); the case itself is not written again."""
+def determine_stored(
+    triples: list[Triple], case_id: str, received_at: dt.datetime | None, knowledge: Knowledge
+) -> PreparedDetermination:
+    """Decide a stored case (POST /determinations with a caseId); the case itself is not written again.
+    ``received_at`` is the case's receipt time (None for a case stored before receipts were recorded)."""
     case: Graph = unwire(triples)
-    return prepare_determination(case, f"case {case_id}", knowledge, case_id, store_case=False)[0]
+    return prepare_determination(
+        case, f"case {case_id}", knowledge, case_id, store_case=False, received_at=received_at
+    )[0]
 
 
 JOBS: dict[str, Callable[..., object]] = {

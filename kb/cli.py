@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     cov.add_argument("--fixtures", type=Path, default=Path("tests/criteria"), help="per-criterion fixture directory")
     guide = sub.add_parser("case-guide", help="print the guide to writing cases for each guideline (Markdown)")
     guide.add_argument("--examples", type=Path, default=None, help="examples directory (cases/ and expected/)")
+    onto = sub.add_parser("ontology-docs", help="write the ontology's HTML documentation (pyLODE and the term index)")
+    onto.add_argument("--output", type=Path, default=None, help="the file to write (default docs/ontology/index.html)")
+    onto.add_argument("--check", action="store_true", help="exit 1 when the file differs from what would be written")
     rep = sub.add_parser("report", help="print the SHACL validation report of one case")
     rep.add_argument("case", type=Path)
     rep.add_argument("--format", choices=("turtle", "json-ld", "nt"), default="turtle")
@@ -82,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kb.batch.cli import run_batch_command, run_replay_command
 
             return run_batch_command(args) if args.command == "batch" else run_replay_command(args)
+        if args.command == "ontology-docs":
+            return _ontology_docs(args)
         return _report(args)
     except BrokenPipeError:
         return EXIT_OK
@@ -127,6 +132,18 @@ def _determine(args: argparse.Namespace) -> int:
     return EXIT_INVALID_CASE if invalid else EXIT_UNSUPPORTED if unsupported else EXIT_OK
 
 
+def _ontology_docs(args: argparse.Namespace) -> int:
+    from kb import ontology_docs
+
+    target: Path = args.output or ontology_docs.output_file()
+    if args.check:
+        current = target.is_file() and target.read_text(encoding="utf-8") == ontology_docs.render_html()
+        print(f"{target} is {'current' if current else 'out of date: run ipkg ontology-docs'}", file=sys.stderr)
+        return EXIT_OK if current else EXIT_INTERNAL
+    print(f"wrote {ontology_docs.write(target)}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace) -> int:
     """Start the service; without configured tokens, a one-off read/write token is made and printed."""
     import os
@@ -142,7 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"API docs:        {base}/docs", flush=True)
     print(f"OpenAPI:         {base}/openapi.json", flush=True)
-    print(f"SPARQL endpoint: {base}/sparql  (example queries: {base}/sparql/examples)", flush=True)
+    print(f"SPARQL endpoint: {base}/sparql  (a query editor in a browser; example queries: {base}/sparql/examples)", flush=True)
+    print(f"Pages:           {base}/determinations  {base}/metrics/prior-authorization  {base}/ontology", flush=True)
     if token is not None:
         print(f"Bearer token (read and write, this run only): {token}", flush=True)
     print("Loading the ontology, shapes and example cases into the store; Ctrl-C stops the service.", flush=True)

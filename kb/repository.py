@@ -29,6 +29,7 @@ from kb.store_layout import (
     SHAPES_GRAPH,
     TERM_TYPES_GRAPH,
     case_graph,
+    case_receipt_graph,
     derived_facts,
     derived_graph,
     determination_graph_name,
@@ -131,32 +132,43 @@ class PreparedDetermination:
 
 
 def prepare_determination(
-    case: Graph, source: str, knowledge: Knowledge, case_id: str | None = None, store_case: bool = True
+    case: Graph,
+    source: str,
+    knowledge: Knowledge,
+    case_id: str | None = None,
+    store_case: bool = True,
+    received_at: dt.datetime | None = None,
 ) -> tuple[PreparedDetermination, Determination]:
-    """Determine a case and build the graphs that record it (the case when new, derived facts, report,
-    determination); nothing is written."""
+    """Determine a case and build the graphs that record it (the case when new with its receipt, derived
+    facts, report, determination); nothing is written. ``received_at`` defaults to now."""
+    received_at = received_at or dt.datetime.now(dt.UTC)
     original = Graph()
     for triple in case:
         original.add(triple)
     det = determine_graph(case, source, knowledge)
-    stored, graphs = determination_graphs(original, det, case_id, store_case)
+    stored, graphs = determination_graphs(original, det, case_id, store_case, received_at)
     return PreparedDetermination(stored, graphs), det
 
 
 def determination_graphs(
-    original: Graph, det: Determination, case_id: str | None = None, store_case: bool = True
+    original: Graph,
+    det: Determination,
+    case_id: str | None = None,
+    store_case: bool = True,
+    received_at: dt.datetime | None = None,
 ) -> tuple[StoredDetermination, dict[str, list[Triple]]]:
     """The named graphs that store a determination and everything it rests on (written in one transaction).
 
     ``original`` is the case as submitted (before enrichment); a new determination id is made, and a
-    new case id unless given.
+    new case id unless given. ``received_at`` is when the request for review was received
+    (``ip:requestReceivedAt``; the decision time when not given); a new case gets its receipt graph.
     """
     det_id = uuid.uuid4().hex
     case_id = case_id or uuid.uuid4().hex
     node = DET[det_id]
     derived = derived_facts(det.case_graph, original)
     machine = det.as_json() | {"id": det_id, "caseId": case_id}
-    rdf = determination_graph(det, node)
+    rdf = determination_graph(det, node, received_at=received_at)
     rdf.add((node, IP.caseId, Literal(case_id)))
     rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
     rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
@@ -176,7 +188,16 @@ def determination_graphs(
     }
     if store_case:
         graphs[case_graph(case_id)] = wire(original)
+        if received_at is not None:
+            graphs.update(receipt_graph(case_id, received_at))
     return StoredDetermination(det_id, case_id, machine), graphs
+
+
+def receipt_graph(case_id: str, received_at: dt.datetime) -> dict[str, list[Triple]]:
+    """The graph that records when a case was received (``ip:caseReceivedAt``)."""
+    when = Literal(received_at.isoformat(timespec="seconds"), datatype=XSD.dateTime)
+    triple = (from_rdflib(URIRef(case_graph(case_id))), from_rdflib(IP.caseReceivedAt), from_rdflib(when))
+    return {case_receipt_graph(case_id): [triple]}
 
 
 class Repository:
@@ -204,10 +225,23 @@ class Repository:
 
     # -- cases -------------------------------------------------------------------------------
 
-    def save_case(self, case: Graph, case_id: str | None = None) -> str:
+    def save_case(self, case: Graph, case_id: str | None = None, received_at: dt.datetime | None = None) -> str:
+        """Store a case as submitted, with when it was received (its receipt graph), in one write."""
         case_id = case_id or uuid.uuid4().hex
-        self.store.put_graphs({case_graph(case_id): wire(case)})
+        self.store.put_graphs({case_graph(case_id): wire(case), **self._receipt(case_id, received_at)})
         return case_id
+
+    @staticmethod
+    def _receipt(case_id: str, received_at: dt.datetime | None) -> dict[str, list[Triple]]:
+        return receipt_graph(case_id, received_at or dt.datetime.now(dt.UTC))
+
+    def case_received_at(self, case_id: str) -> dt.datetime | None:
+        """When the service stored the case (None for a case stored before receipts were recorded)."""
+        triples = self.store.graph(case_receipt_graph(case_id)) if ID_PATTERN.match(case_id) else None
+        for _, _, when in unwire(triples or []):
+            if isinstance(when, Literal) and isinstance(when.value, dt.datetime):
+                return when.value
+        return None
 
     def _stored_graph(self, what: str, item_id: str, name: str) -> Graph:
         """A stored named graph; UnknownIdError for a malformed id or a graph that is not there."""
@@ -229,9 +263,12 @@ class Repository:
         """A stored case as wire triples (for a case worker process); UnknownIdError as ``load_case``."""
         return self._stored_triples("case", case_id, case_graph(case_id))
 
-    def save_case_triples(self, triples: list[Triple], case_id: str | None = None) -> str:
+    def save_case_triples(
+        self, triples: list[Triple], case_id: str | None = None, received_at: dt.datetime | None = None
+    ) -> str:
+        """Store a case's triples (already checked) with its receipt graph, in one write."""
         case_id = case_id or uuid.uuid4().hex
-        self.store.put_graphs({case_graph(case_id): triples})
+        self.store.put_graphs({case_graph(case_id): triples, **self._receipt(case_id, received_at)})
         return case_id
 
     def case_exists(self, case_id: str) -> bool:
@@ -240,10 +277,21 @@ class Repository:
     # -- determinations ----------------------------------------------------------------------
 
     def determine_and_save(
-        self, case: Graph, source: str, case_id: str | None = None, store_case: bool = True
+        self,
+        case: Graph,
+        source: str,
+        case_id: str | None = None,
+        store_case: bool = True,
+        received_at: dt.datetime | None = None,
     ) -> tuple[StoredDetermination, Determination]:
-        """Determine a case and store the case (when new), derived facts, report and determination at once."""
-        prepared, det = prepare_determination(case, source, self.knowledge, case_id, store_case)
+        """Determine a case and store the case (when new), derived facts, report and determination at once.
+
+        ``received_at`` is when the request for review was received: for a stored case (``store_case``
+        false) its receipt is used when not given; otherwise the time this call began.
+        """
+        if received_at is None and not store_case and case_id is not None:
+            received_at = self.case_received_at(case_id)
+        prepared, det = prepare_determination(case, source, self.knowledge, case_id, store_case, received_at)
         self.save_prepared(prepared)
         return prepared.stored, det
 

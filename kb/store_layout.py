@@ -7,6 +7,7 @@ Graph names (all under https://w3id.org/ipkg/graph/):
                                and not stated in the ontology (replaced at start-up)
   layout                       the layout version of the store (one triple)
   case/{case id}               a case as submitted
+  case-receipt/{case id}       when the service stored the case (ip:caseReceivedAt on the case graph IRI)
   derived/{determination id}   the facts the enrichment step derived about the case's nodes, only
   report/{determination id}    the SHACL validation report as pySHACL produced it, without its copies of
                                case blank nodes (restored on read)
@@ -58,6 +59,11 @@ _ONTOLOGY_NS = str(IP)
 
 def case_graph(case_id: str) -> str:
     return f"{GRAPH}case/{case_id}"
+
+
+def case_receipt_graph(case_id: str) -> str:
+    """The graph recording when the service stored a case (one triple, ``ip:caseReceivedAt``)."""
+    return f"{GRAPH}case-receipt/{case_id}"
 
 
 def report_graph(det_id: str) -> str:

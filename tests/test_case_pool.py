@@ -4,6 +4,7 @@ replaced when they die, and their failures mapped to problem details (api.worker
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import re
@@ -32,6 +33,8 @@ from kb.store_layout import case_graph, derived_graph, determination_graph_name,
 
 CASES = ["cg300-acute-approved.ttl", "cg300-stenosis-pended.ttl", "cg301-initial-approved.ttl", "cg300-stenosis-approved.jsonld"]
 LIMITS = CaseLimits()
+RECEIVED = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)  # when the request arrived
+RECEIVED = dt.datetime(2026, 1, 5, 9, 30, tzinfo=dt.UTC)  # when the request arrived
 BLANK_NODE_ID = re.compile(r'"n[0-9a-f]{32}b[0-9]+"')
 BLANK_NODE_IN_LITERAL = re.compile(r'(?<=")n[0-9a-f]{32}b[0-9]+(?=\\?")')
 
@@ -93,8 +96,8 @@ def _machine(prepared: PreparedDetermination) -> Any:
 @pytest.mark.parametrize("name", CASES)
 def test_a_worker_decides_as_the_engine_does_in_process(pool: CasePool, knowledge: Knowledge, name: str) -> None:
     body, fmt = _case(name)
-    in_worker = pool.call("determine_sent", (body, fmt, LIMITS))
-    in_process = determine_sent(body, fmt, LIMITS, knowledge)
+    in_worker = pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))
+    in_process = determine_sent(body, fmt, LIMITS, RECEIVED, knowledge)
     assert isinstance(in_worker, PreparedDetermination)
     assert _machine(in_worker) == _machine(in_process)
     assert in_worker.stored.machine_form["outcome"] == in_process.stored.machine_form["outcome"]
@@ -105,13 +108,13 @@ def test_a_worker_decides_as_the_engine_does_in_process(pool: CasePool, knowledg
 
 def test_stored_cases_and_form_checks_give_the_same_answers(pool: CasePool, knowledge: Knowledge) -> None:
     body, fmt = _case(CASES[0])
-    checked = pool.call("check", (body, fmt, LIMITS))
+    checked = pool.call("check", (body, fmt, LIMITS, RECEIVED))
     expected = check_case(body, fmt, LIMITS, knowledge)
     assert (checked.request, checked.guideline) == (expected.request, expected.guideline)
     assert isomorphic(unwire(checked.triples), unwire(expected.triples))
     triples = wire(Graph().parse(data=body, format=fmt))
-    in_worker = pool.call("determine_stored", (triples, "stored-1"))
-    in_process = determine_stored(triples, "stored-1", knowledge)
+    in_worker = pool.call("determine_stored", (triples, "stored-1", RECEIVED))
+    in_process = determine_stored(triples, "stored-1", RECEIVED, knowledge)
     assert in_worker.stored.case_id == "stored-1"
     assert case_graph("stored-1") not in in_worker.graphs  # the stored case is not written again
     assert _machine(in_worker) == _machine(in_process)
@@ -132,9 +135,9 @@ def test_refusals_cross_the_process_boundary_unchanged(
     pool: CasePool, knowledge: Knowledge, body: bytes, error: type[Exception] | tuple[type[Exception], ...]
 ) -> None:
     with pytest.raises(error) as in_process:
-        determine_sent(body, "turtle", LIMITS, knowledge)
+        determine_sent(body, "turtle", LIMITS, RECEIVED, knowledge)
     with pytest.raises(error) as in_worker:
-        pool.call("determine_sent", (body, "turtle", LIMITS))
+        pool.call("determine_sent", (body, "turtle", LIMITS, RECEIVED))
     assert type(in_worker.value) is type(in_process.value)
     assert str(in_worker.value) == str(in_process.value)
     assert vars(in_worker.value) == vars(in_process.value)
@@ -142,28 +145,28 @@ def test_refusals_cross_the_process_boundary_unchanged(
 
 def test_a_case_over_the_time_limit_kills_its_worker_which_is_replaced(pool: CasePool) -> None:
     body, fmt = _case(CASES[0])
-    pool.call("determine_sent", (body, fmt, LIMITS))  # the worker is up
+    pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))  # the worker is up
     before = pool.pids()
     pool.timeout = 0.01  # far below one determination (about 100 ms)
     try:
         with pytest.raises(CaseTimeoutError):
-            pool.call("determine_sent", (body, fmt, LIMITS))
+            pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))
     finally:
         pool.timeout = 60
     after = _wait_for_new_worker(pool, before)
     assert not set(before) & set(after)
     with pytest.raises(ProcessLookupError):
         os.kill(before[0], 0)  # killed and reaped
-    assert pool.call("determine_sent", (body, fmt, LIMITS)).stored.machine_form["outcome"] == "approved"
+    assert pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED)).stored.machine_form["outcome"] == "approved"
 
 
 def test_a_worker_that_dies_holding_a_case_is_replaced_and_the_case_answered(pool: CasePool) -> None:
     body, fmt = _case(CASES[0])
-    pool.call("determine_sent", (body, fmt, LIMITS))
+    pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))
     (victim,) = pool.pids()
     os.kill(victim, signal.SIGSTOP)  # it takes the case but cannot start on it ...
     result: dict[str, Any] = {}
-    caller = threading.Thread(target=lambda: result.update(answer=pool.call("determine_sent", (body, fmt, LIMITS))))
+    caller = threading.Thread(target=lambda: result.update(answer=pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))))
     caller.start()
     time.sleep(0.3)
     os.kill(victim, signal.SIGKILL)  # ... and dies holding it
@@ -174,11 +177,11 @@ def test_a_worker_that_dies_holding_a_case_is_replaced_and_the_case_answered(poo
 
 def test_a_worker_killed_while_idle_is_replaced_before_the_next_case(pool: CasePool) -> None:
     body, fmt = _case(CASES[0])
-    pool.call("determine_sent", (body, fmt, LIMITS))
+    pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED))
     (victim,) = pool.pids()
     assert Path(f"/proc/{victim}/comm").read_text().strip() == "ipkg-case"  # named for ps and the load test
     os.kill(victim, signal.SIGKILL)
-    assert pool.call("determine_sent", (body, fmt, LIMITS)).stored.machine_form["outcome"] == "approved"
+    assert pool.call("determine_sent", (body, fmt, LIMITS, RECEIVED)).stored.machine_form["outcome"] == "approved"
     assert victim not in pool.pids()
 
 

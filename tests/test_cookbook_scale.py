@@ -35,7 +35,7 @@ QUERIES = queries()
 TARGET = int(os.environ.get("IPKG_SCALE_DETERMINATIONS", "1000"))
 TIME_LIMIT = float(Settings.model_fields["query_timeout_seconds"].default)
 # The aggregate columns of the cookbook that count determinations (they grow with the copies).
-COUNT_COLUMNS = {"cases", "denials", "requests", "approvals"}
+COUNT_COLUMNS = {"cases", "denials", "requests", "approvals", "pended", "exclusions", "within72Hours", "within7Days"}
 
 
 @dataclass

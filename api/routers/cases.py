@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,12 +31,13 @@ async def create_case(
     workers: CaseWorkersDep,
     _: WriteAccess,
 ) -> dict[str, Any]:
+    received_at = dt.datetime.now(dt.UTC)
     fmt = RDF_BODY_FORMATS.get(media_type(request))
     if fmt is None:
         raise ProblemError(415, "Unsupported media type", "send the case as text/turtle or application/ld+json")
     body = await read_limited(request, settings.max_body_bytes)
     case_id, request_node, guideline = await workers.run(
-        _check_and_store, workers, body, fmt, case_limits(settings), repository
+        _check_and_store, workers, body, fmt, case_limits(settings), repository, received_at
     )
     response.headers["Location"] = f"/cases/{case_id}"
     return {
@@ -47,12 +49,12 @@ async def create_case(
 
 
 def _check_and_store(
-    workers: CaseWorkers, body: bytes, fmt: str, limits: CaseLimits, repository: Repository
+    workers: CaseWorkers, body: bytes, fmt: str, limits: CaseLimits, repository: Repository, received_at: dt.datetime
 ) -> tuple[str, str, str]:
-    """Parse and check a case in a case worker process, then store it (from a worker thread); nothing is
-    stored unless every check passes."""
+    """Parse and check a case in a case worker process, then store it with its receipt time (from a worker
+    thread); nothing is stored unless every check passes."""
     checked: CheckedCase = workers.process("check", body, fmt, limits)
-    case_id = repository.save_case_triples(checked.triples)
+    case_id = repository.save_case_triples(checked.triples, received_at=received_at)
     return case_id, checked.request, checked.guideline
 
 

@@ -11,10 +11,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.bodies import case_limits, media_type, read_limited
-from api.deps import ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.deps import BearerDoc, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.determination_view import determination_page, list_page
+from api.html import has_credentials, shell, wants_html
 from api.negotiation import RDF_BODY_FORMATS, rdf_response
 from api.openapi_docs import DETERMINATION_BODY, DETERMINATION_RESPONSES, rdf_doc
 from api.problems import ProblemError
+from api.security import authenticate
 from api.sparql_results import negotiate
 from api.workers import CaseWorkers, CaseWorkersDep
 from kb.pipeline.caseio import CaseLimits
@@ -55,6 +58,7 @@ async def create_determination(
 ) -> Response:
     """Send the case as text/turtle or application/ld+json, or send application/json
     ``{"caseId": "<id of a stored case>"}``. Answers 201 with the determination and its Location."""
+    received_at = dt.datetime.now(dt.UTC)
     kind = media_type(request)
     body = await read_limited(request, settings.max_body_bytes)
     if kind == "application/json":
@@ -71,7 +75,7 @@ async def create_determination(
                 "Unsupported media type",
                 "send text/turtle, application/ld+json, or application/json with a caseId",
             )
-        stored = await workers.run(_determine_sent, workers, repository, body, fmt, case_limits(settings))
+        stored = await workers.run(_determine_sent, workers, repository, body, fmt, case_limits(settings), received_at)
     return await run_in_threadpool(_respond, stored, repository, request.headers.get("accept"), 201)
 
 
@@ -98,16 +102,17 @@ def _case_reference(body: bytes) -> Any:
 def _determine_stored(workers: CaseWorkers, repository: Repository, case_id: str) -> StoredDetermination:
     """Read a stored case, decide it in a case worker process, store the result (from a worker thread)."""
     triples = repository.load_case_triples(case_id)
-    prepared: PreparedDetermination = workers.process("determine_stored", triples, case_id)
+    received_at = repository.case_received_at(case_id)
+    prepared: PreparedDetermination = workers.process("determine_stored", triples, case_id, received_at)
     return repository.save_prepared(prepared)
 
 
 def _determine_sent(
-    workers: CaseWorkers, repository: Repository, body: bytes, fmt: str, limits: CaseLimits
+    workers: CaseWorkers, repository: Repository, body: bytes, fmt: str, limits: CaseLimits, received_at: dt.datetime
 ) -> StoredDetermination:
     """Parse, check and decide in a case worker process, then store (from a worker thread); nothing is
     stored unless it is decided."""
-    prepared: PreparedDetermination = workers.process("determine_sent", body, fmt, limits)
+    prepared: PreparedDetermination = workers.process("determine_sent", body, fmt, limits, received_at)
     return repository.save_prepared(prepared)
 
 
@@ -116,8 +121,18 @@ def _determine_sent(
     summary="A stored determination (JSON, Turtle or JSON-LD)",
     responses={200: DETERMINATION_RESPONSES[201]},
 )
-def get_determination(determination_id: str, request: Request, repository: RepositoryDep, _: ReadAccess) -> Response:
-    return _respond(repository.get_determination(determination_id), repository, request.headers.get("accept"), 200)
+def get_determination(
+    determination_id: str, request: Request, repository: RepositoryDep, settings: SettingsDep, _: BearerDoc
+) -> Response:
+    """``Accept: text/html`` gives the determination viewer (a page without data when no token is sent)."""
+    html = wants_html(request)
+    if html and not has_credentials(request):
+        return shell(request, "Determination")
+    authenticate(request, settings, "read")
+    stored = repository.get_determination(determination_id)
+    if html:
+        return determination_page(request, stored, repository.knowledge)
+    return _respond(stored, repository, request.headers.get("accept"), 200)
 
 
 @router.get(
@@ -146,7 +161,7 @@ def list_determinations(
     request: Request,
     repository: RepositoryDep,
     settings: SettingsDep,
-    _: ReadAccess,
+    _: BearerDoc,
     outcome: Literal["approved", "denied", "pended", "excluded"] | None = None,
     guideline: Annotated[str | None, Query(pattern=r"^NIA_CG_[0-9]{3}$")] = None,
     procedure: Annotated[str | None, Query(pattern=r"^[0-9]{4}[0-9A-Z]$", description="CPT code")] = None,
@@ -154,7 +169,12 @@ def list_determinations(
     service_to: Annotated[str | None, Query(alias="to", pattern=DATE_PATTERN, description="service on or before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> Any:
+    """``Accept: text/html`` gives the list page with the same filters (a page without data when no token is sent)."""
+    html = wants_html(request)
+    if html and not has_credentials(request):
+        return shell(request, "Determinations")
+    authenticate(request, settings, "read")
     limit = min(limit, settings.page_size_max)
     flt = DeterminationFilter(outcome, guideline, procedure, _date(service_from, "from"), _date(service_to, "to"))
     total, items = repository.list_determinations(flt, limit, offset, settings.query_timeout_seconds)
@@ -174,4 +194,12 @@ def list_determinations(
     if offset + limit < total:
         following = request.url.include_query_params(offset=offset + limit, limit=limit)
         result["next"] = f"{following.path}?{following.query}"
+    if offset > 0:
+        preceding = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit)
+        result_previous = f"{preceding.path}?{preceding.query}"
+    else:
+        result_previous = None
+    if html:
+        numbers = sorted(g.number for g in repository.knowledge.guidelines.values())
+        return list_page(request, result, flt, result_previous, numbers)
     return result

@@ -7,6 +7,7 @@ answered with an OperationOutcome naming the element (FHIRPath) and nothing is s
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 from typing import Any
@@ -70,9 +71,12 @@ async def _bundle_body(request: Request, limit: int) -> bytes:
 async def submit(
     request: Request, settings: SettingsDep, repository: RepositoryDep, workers: CaseWorkersDep, _: WriteAccess
 ) -> FhirResponse:
+    received_at = dt.datetime.now(dt.UTC)
     try:
         body = await _bundle_body(request, settings.max_body_bytes)
-        answer = await workers.run(_submit, workers, repository, body, settings.max_case_depth, settings.max_case_triples)
+        answer = await workers.run(
+            _submit, workers, repository, body, settings.max_case_depth, settings.max_case_triples, received_at
+        )
     except BundleError as error:
         return _outcome(error)
     return FhirResponse(answer)
@@ -98,9 +102,16 @@ async def inquiry(
     return FhirResponse(answer)
 
 
-def _submit(workers: CaseWorkers, repository: Repository, body: bytes, max_depth: int, max_triples: int) -> dict[str, Any]:
+def _submit(
+    workers: CaseWorkers,
+    repository: Repository,
+    body: bytes,
+    max_depth: int,
+    max_triples: int,
+    received_at: dt.datetime,
+) -> dict[str, Any]:
     """Read, map and decide the bundle in a case worker process, then store it (from a worker thread)."""
-    decided: service.DecidedBundle = workers.process("fhir_submit", body, max_depth, max_triples)
+    decided: service.DecidedBundle = workers.process("fhir_submit", body, max_depth, max_triples, received_at)
     return service.save_decided(repository, decided)
 
 

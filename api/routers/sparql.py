@@ -15,8 +15,10 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.bodies import media_type, read_limited
-from api.deps import ReadAccess, RepositoryDep, SettingsDep
+from api.deps import BearerDoc, ReadAccess, RepositoryDep, SettingsDep
+from api.html import render, wants_html
 from api.problems import ProblemError
+from api.security import authenticate
 from api.settings import Settings
 from api.sparql_results import GRAPH_TYPES, RESULT_TYPES, negotiate
 from kb import resources
@@ -118,7 +120,12 @@ async def _run(request: Request, repository: RepositoryDep, settings: Settings, 
 
 
 @router.api_route("/sparql", methods=["GET", "HEAD"], summary="SPARQL 1.1 query (GET ?query=)", openapi_extra=SPARQL_OPENAPI)
-async def sparql_get(request: Request, repository: RepositoryDep, settings: SettingsDep, _: ReadAccess) -> Response:
+async def sparql_get(request: Request, repository: RepositoryDep, settings: SettingsDep, _: BearerDoc) -> Response:
+    """A browser (``Accept: text/html``) that sends no query gets the SPARQL editor, which holds no data
+    and needs no token; every other request is a protocol request and needs the read scope."""
+    if "query" not in request.query_params and wants_html(request):
+        return render(request, "sparql_editor.html", title="SPARQL editor", endpoint="/sparql", examples=cookbook_examples())
+    authenticate(request, settings, "read")
     return await _answer(request, repository, settings, _fields(request.query_params.multi_items()))
 
 
@@ -152,6 +159,11 @@ async def sparql_post(request: Request, repository: RepositoryDep, settings: Set
     "/sparql/examples", methods=["GET", "HEAD"], summary="Example queries (the SPARQL cookbook), with their questions"
 )
 def sparql_examples() -> list[dict[str, Any]]:
+    return cookbook_examples()
+
+
+def cookbook_examples() -> list[dict[str, Any]]:
+    """The cookbook's questions with their queries (docs/cookbook/*.rq, the first line the question)."""
     examples = []
     for path in sorted((resources.cookbook_dir()).glob("*.rq")):
         lines = path.read_text(encoding="utf-8").splitlines()

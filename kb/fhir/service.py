@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +31,11 @@ class DecidedBundle:
     refusal: tuple[int, list[Issue]] | None = None
 
 
-def decide_bundle(body: bytes, max_depth: int, max_triples: int, knowledge: Knowledge) -> DecidedBundle:
-    """Read, map and decide a PAS Request Bundle; nothing is stored (a case worker process does this)."""
+def decide_bundle(
+    body: bytes, max_depth: int, max_triples: int, received_at: dt.datetime | None, knowledge: Knowledge
+) -> DecidedBundle:
+    """Read, map and decide a PAS Request Bundle received at ``received_at``; nothing is stored (a case
+    worker process does this)."""
     try:
         bundle = read_bundle(body, max_depth)
         mapped = map_bundle(bundle, knowledge)
@@ -42,7 +46,7 @@ def decide_bundle(body: bytes, max_depth: int, max_triples: int, knowledge: Know
         mapped.graph.add((mapped.request, DCTERMS.identifier, Literal(f"{ident.system}|{ident.value}")))
         try:
             prepared, _ = prepare_determination(
-                mapped.graph, f"FHIR Claim {ident.system}|{ident.value}"[:300], knowledge
+                mapped.graph, f"FHIR Claim {ident.system}|{ident.value}"[:300], knowledge, received_at=received_at
             )
         except CaseFormError as exc:
             issues = [Issue("invalid", bundle.claim.path, problem[:500]) for problem in exc.problems[:20]]
@@ -65,7 +69,7 @@ def save_decided(repository: Repository, decided: DecidedBundle) -> dict[str, An
 
 def submit(repository: Repository, body: bytes, max_depth: int, max_triples: int) -> dict[str, Any]:
     """Decide a PAS Request Bundle in this process and store it as ``POST /determinations`` does."""
-    return save_decided(repository, decide_bundle(body, max_depth, max_triples, repository.knowledge))
+    return save_decided(repository, decide_bundle(body, max_depth, max_triples, None, repository.knowledge))
 
 
 def inquire(repository: Repository, body: bytes, max_depth: int, timeout: float) -> dict[str, Any]:

@@ -187,8 +187,17 @@ class Determination:
         }
 
 
-def determination_graph(det: Determination, node: URIRef | None = None, determined_at: dt.datetime | None = None) -> Graph:
-    """The determination as RDF in the ontology's determination vocabulary (a new IRI unless given)."""
+def determination_graph(
+    det: Determination,
+    node: URIRef | None = None,
+    determined_at: dt.datetime | None = None,
+    received_at: dt.datetime | None = None,
+) -> Graph:
+    """The determination as RDF in the ontology's determination vocabulary (a new IRI unless given).
+
+    ``received_at`` is when the request for review was received (``ip:requestReceivedAt``); without
+    it the request counts as received when it was determined.
+    """
     graph = Graph()
     graph.bind("ip", IP)
     graph.bind("det", DET)
@@ -218,6 +227,8 @@ def determination_graph(det: Determination, node: URIRef | None = None, determin
     graph.add((node, IP.outcome, OUTCOME_IRIS[det.outcome]))
     when = determined_at or dt.datetime.now(dt.UTC)
     graph.add((node, IP.determinedAt, Literal(when.isoformat(timespec="seconds"), datatype=XSD.dateTime)))
+    received = min(received_at or when, when)
+    graph.add((node, IP.requestReceivedAt, Literal(received.isoformat(timespec="seconds"), datatype=XSD.dateTime)))
     graph.add((node, IP.engineVersion, Literal(__version__)))
     for reason in det.reason_categories:
         graph.add((node, IP.denialReason, reason))
