@@ -315,10 +315,9 @@ def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, request: Node,
         assert isinstance(by_type, dict)
         return tuple(_literal(v, rng) for v in by_type.get(f"xsd:{_local_xsd(rng)}", []))
     allowed = _form_facts(knowledge)[1].get(prop)
-    if allowed:
-        members = list(allowed)
-    else:
-        members = sorted((i for i, classes in knowledge.individual_types.items() if rng in classes), key=str)
+    if allowed:  # the values the case form lists: every one of them
+        return tuple(allowed)
+    members = sorted((i for i, classes in knowledge.individual_types.items() if rng in classes), key=str)
     if len(members) > MAX_VALUES:
         step = len(members) / MAX_VALUES
         members = [members[int(i * step)] for i in range(MAX_VALUES)]
