@@ -18,7 +18,7 @@ import pytest
 
 from kb.knowledge import Knowledge, load_knowledge
 from kb.pipeline.caseio import read_case_file
-from tests.three_valued.completion import criterion_status, search, unknowns
+from tests.three_valued.completion import Seen, criterion_status, search, unknowns
 
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 KNOWN_GAPS = Path(__file__).resolve().parent / "three_valued" / "known-gaps.toml"
@@ -59,9 +59,10 @@ def test_a_pend_is_live(criterion_id: str, path: Path, knowledge: Knowledge) -> 
     found = unknowns(case, knowledge, criterion, further_records=True)
     described = [u.describe() for u in found]
     assert found, f"{criterion_id} is pended, but the case leaves nothing it reads undocumented"
-    best, _ = search(case, found, "met", evaluate)
+    seen: Seen = {}
+    best, _ = search(case, found, "met", evaluate, seen=seen)
     assert best == "met", f"{criterion_id}: no completion of {described} makes it met (best: {best})"
-    worst, _ = search(case, found, "not-met", evaluate)
+    worst, _ = search(case, found, "not-met", evaluate, seen=seen)
     assert worst == "not-met", f"{criterion_id}: no completion of {described} makes it not met (best: {worst})"
 
 

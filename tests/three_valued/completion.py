@@ -7,8 +7,14 @@ A criterion's shape names the vocabulary it reads (the ``ip:`` terms of its SPAR
   assessment without ``ip:painScore`` ...), whose candidate values come from the property's range
   (booleans, the controlled values of its class, dates before the date of service, numbers from
   ``completion-values.toml``);
-- a condition or finding of a type the criterion names that the case does not record at all, which
-  may turn out present or documented absent.
+- a finding of a type the criterion names that the case does not record at all, which may turn out
+  present or documented absent; the unrecorded members of a class of findings the criterion reads
+  (an OR list, an at-least-N group) are completed together, all present or all documented absent;
+- a date recorded only to the month or year, which may be any day of its interval;
+- a record the case does not hold at all (templates), and attributes that only go together (joints).
+
+A property without a declared domain applies to the classes whose case-form shape (``shapes/case-form*.ttl``)
+accepts it, and takes the values that shape lists (``sh:in``) where it lists them.
 
 ``search`` looks for a completion of the unknowns that gives a wanted status: first each unknown's
 best value on its own, then all of them together, then one value at a time from there. The search is
@@ -28,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.term import Node
 
 import kb.engine  # noqa: F401  (registers the guideline hooks the enrichment runs)
@@ -50,25 +57,40 @@ KIND_LINKS = {
     IP.FindingType: (IP.ClinicalFinding, IP.findingType, IP.hasFinding),
 }
 MAX_VALUES = 8
-MAX_KINDS_PER_CLASS = 4
+WRITES = {"add", "set"}  # the graph and enricher methods that record a fact
+PARTIAL_DATES = {URIRef("http://www.w3.org/2001/XMLSchema#gYear"), URIRef("http://www.w3.org/2001/XMLSchema#gYearMonth")}
 
 
 @dataclass(frozen=True)
 class Unknown:
-    """An attribute ``prop`` of ``subject`` (a recorded node); with ``kind``, a fact of that type; with
-    ``template``, a node linked by ``prop`` (the values are then the indices of the template's variants)."""
+    """An attribute ``prop`` of ``subject`` (a recorded node); with ``kind``, a fact of that type (with
+    ``members``, one fact of each of these types of the class ``kind``, all with the same value); with
+    ``template``, a node linked by ``prop`` (the values are then the indices of the template's variants);
+    with ``joint``, attributes of ``subject`` completed together (the values index the joint's variants);
+    with ``replaces``, the recorded partial date of ``prop`` refined to one of its days. A completed
+    finding carries ``ip:testPositive`` when ``positive_result`` (the criterion reads test results)."""
 
     subject: Node | None
     prop: URIRef
     values: tuple[Node, ...]
     kind: URIRef | None = None
     template: int | None = None
+    members: tuple[URIRef, ...] = ()
+    joint: int | None = None
+    replaces: Node | None = None
+    positive_result: bool = False
 
     def describe(self) -> str:
+        if self.members:
+            return f"the unrecorded {_local(self.kind or self.prop)} facts ({', '.join(_local(m) for m in self.members)})"
         if self.kind is not None:
             return f"a {_local(self.kind)} fact"
         if self.template is not None:
             return f"an {_local(self.prop)} record"
+        if self.joint is not None:
+            return f"{_joint_name(self.joint)} of {self.subject}"
+        if self.replaces is not None:
+            return f"{_local(self.prop)} {self.replaces} of {self.subject} to the day"
         return f"{_local(self.prop)} of {self.subject}"
 
 
@@ -125,11 +147,27 @@ def _derivation_sources(derived: frozenset[Node]) -> dict[URIRef, frozenset[URIR
     """For each derived property, the terms read by the engine functions that compute it.
 
     A static reading of kb/**/*.py: every function that writes a derived property (``IP.x`` in its
-    body) is taken to compute it from every other ``IP.y`` term its body names.
+    body) is taken to compute it from every other ``IP.y`` term its body names, and from the terms of
+    the kb functions it calls, directly or through further calls (a helper that reads the episodes'
+    dates), except callees that write derived properties themselves (``.add(IP.x, ...)``). A call
+    ``f(...)`` is resolved to ``f`` of the same module or the kb module it is imported
+    from; ``module.f(...)`` to ``f`` of that imported kb module; ``self.f(...)`` to the same module.
     """
-    sources: dict[URIRef, set[URIRef]] = {}
+    functions: dict[tuple[str, str], tuple[set[URIRef], set[tuple[str, str]]]] = {}
+    writes: dict[tuple[str, str], set[URIRef]] = {}
     for path in sorted(KB_DIR.rglob("*.py")):
+        module = path.stem
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+        imported: dict[str, tuple[str, str] | str] = {}  # a name: (module, function), or a module
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kb"):
+                for alias in node.names:
+                    imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1], alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("kb."):
+                        imported[alias.asname or alias.name.rsplit(".", 1)[-1]] = alias.name.rsplit(".", 1)[-1]
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
@@ -138,9 +176,58 @@ def _derivation_sources(derived: frozenset[Node]) -> dict[URIRef, frozenset[URIR
                 for node in ast.walk(function)
                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "IP"
             }
-            for term in names & derived:
-                assert isinstance(term, URIRef)
-                sources.setdefault(term, set()).update(names - {term})
+            calls: set[tuple[str, str]] = set()
+            for node in ast.walk(function):
+                if not isinstance(node, ast.Call):
+                    continue
+                if isinstance(node.func, ast.Attribute) and node.func.attr in WRITES:
+                    writes.setdefault((module, function.name), set()).update(
+                        URIRef(str(IP) + n.attr)
+                        for arg in node.args
+                        for n in ast.walk(arg)
+                        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "IP"
+                    )
+                if isinstance(node.func, ast.Name):
+                    name = node.func.id
+                    if name in defined:
+                        calls.add((module, name))
+                    elif isinstance(imported.get(name), tuple):
+                        target = imported[name]
+                        assert isinstance(target, tuple)
+                        calls.add(target)
+                elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                    owner = node.func.value.id
+                    if owner == "self" and node.func.attr in defined:
+                        calls.add((module, node.func.attr))
+                    elif isinstance(imported.get(owner), str):
+                        calls.add((str(imported[owner]), node.func.attr))
+            previous = functions.get((module, function.name))
+            if previous is not None:
+                names |= previous[0]
+                calls |= previous[1]
+            functions[(module, function.name)] = (names, calls)
+
+    @cache
+    def reach(key: tuple[str, str]) -> frozenset[URIRef]:
+        terms: set[URIRef] = set()
+        seen = {key}
+        pending = [key]
+        while pending:
+            names, calls = functions[pending.pop()]
+            terms |= names
+            for target in calls:
+                # A callee that writes derived properties is a derivation of its own: its terms reach
+                # the criteria that read what it derives, not every caller.
+                if target in functions and target not in seen and not writes.get(target, set()) & derived:
+                    seen.add(target)
+                    pending.append(target)
+        return frozenset(terms)
+
+    sources: dict[URIRef, set[URIRef]] = {}
+    for key, (names, _) in functions.items():
+        for term in names & derived:
+            assert isinstance(term, URIRef)
+            sources.setdefault(term, set()).update(reach(key) - {term})
     return {k: frozenset(v) for k, v in sources.items()}
 
 
@@ -157,14 +244,64 @@ def _implied(prop: URIRef) -> list[URIRef]:
     return [_term(t) for t in implied.get(_n3(prop), [])]
 
 
-def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node, ...]:
+def _form_facts(knowledge: Knowledge) -> tuple[dict[URIRef, set[URIRef]], dict[URIRef, list[Node]]]:
+    """From the case-form shapes: the classes that accept each property, and the values it is limited to."""
+    key = id(knowledge.form_shapes)
+    if key not in _FORM_FACTS:
+        forms = knowledge.form_shapes
+        classes: dict[URIRef, set[URIRef]] = {}
+        allowed: dict[URIRef, list[Node]] = {}
+        for shape, target in forms.subject_objects(SH.targetClass):
+            for prop_shape in forms.objects(shape, SH.property):
+                path = forms.value(prop_shape, SH.path)
+                if not isinstance(path, URIRef) or not isinstance(target, URIRef):
+                    continue
+                classes.setdefault(path, set()).add(target)
+                members = forms.value(prop_shape, SH["in"])
+                if members is not None:
+                    for value in Collection(forms, members):
+                        if value not in allowed.setdefault(path, []):
+                            allowed[path].append(value)
+        _FORM_FACTS[key] = (classes, allowed)
+    return _FORM_FACTS[key]
+
+
+_FORM_FACTS: dict[int, tuple[dict[URIRef, set[URIRef]], dict[URIRef, list[Node]]]] = {}
+
+
+def _domains(knowledge: Knowledge, prop: URIRef) -> set[URIRef]:
+    """The classes whose nodes may carry ``prop``: its declared domain, else those its case-form shapes target."""
+    domain = knowledge.ontology.value(prop, RDFS.domain)
+    if isinstance(domain, URIRef):
+        return {domain}
+    form_domain = _settings().get("form_domain", {})
+    assert isinstance(form_domain, dict)
+    if _n3(prop) in form_domain.get("skip", []):
+        return set()
+    return _form_facts(knowledge)[0].get(prop, set())
+
+
+def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, request: Node, case: Graph) -> tuple[Node, ...]:
     ont = knowledge.ontology
     overrides = _settings()["property"]
     assert isinstance(overrides, dict)
     rng = ont.value(prop, RDFS.range)
     if _n3(prop) in overrides:
         datatype = rng if isinstance(rng, URIRef) else URIRef(str(NAMESPACES["xsd"]) + "integer")
-        return tuple(_literal(v, datatype) for v in overrides[_n3(prop)])
+        values: list[Node] = []
+        levels = _settings()["region_levels"]
+        assert isinstance(levels, dict)
+        region = _local(case.value(request, IP.spinalRegion) or IP.Lumbar)
+        for text in overrides[_n3(prop)]:
+            if text == "$regionLevel":  # a level of the requested region
+                values.append(_literal(levels[region], datatype))
+            elif text == "$otherRegionLevel":  # a level of another region
+                values.append(_literal(next(v for k, v in sorted(levels.items()) if k != region), datatype))
+            elif text.startswith("$"):  # a value of the request (its level): the same as requested
+                values.extend(case.objects(request, _term("ip:" + text[1:])))
+            else:
+                values.append(_literal(text, datatype))
+        return tuple(dict.fromkeys(values))
     if not isinstance(rng, URIRef):
         return ()
     xsd = str(NAMESPACES["xsd"])
@@ -177,11 +314,51 @@ def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node,
         by_type = _settings()["datatype"]
         assert isinstance(by_type, dict)
         return tuple(_literal(v, rng) for v in by_type.get(f"xsd:{_local_xsd(rng)}", []))
+    allowed = _form_facts(knowledge)[1].get(prop)
+    if allowed:  # the values the case form lists: every one of them
+        return tuple(allowed)
     members = sorted((i for i, classes in knowledge.individual_types.items() if rng in classes), key=str)
     if len(members) > MAX_VALUES:
         step = len(members) / MAX_VALUES
         members = [members[int(i * step)] for i in range(MAX_VALUES)]
     return tuple(members)
+
+
+def _age_thresholds(text: str) -> set[int]:
+    """The ages in years a shape compares an age with (``?age >= 18``, ``?most > 17``)."""
+    ages: set[int] = set()
+    variables = set(re.findall(r"ip:\w*[Aa]ge\w*\s+\?(\w+)", text))
+    for variable in variables:
+        for number in re.findall(rf"\?{variable}\s*[<>]=?\s*(\d+)", text):
+            ages.add(int(number))
+        for number in re.findall(rf"(\d+)\s*[<>]=?\s*\?{variable}\b", text):
+            ages.add(int(number))
+    return ages
+
+
+def _birth_dates(dos: dt.date, ages: set[int]) -> list[Literal]:
+    """Birth dates giving each age on either side of each threshold on the date of service."""
+    day = URIRef(str(NAMESPACES["xsd"]) + "date")
+    dates: list[Literal] = []
+    for age in sorted(ages):
+        for years in (age - 1, age, age + 1):
+            birthday = dos.replace(year=dos.year - years, day=min(dos.day, 28))
+            dates.append(_literal((birthday - dt.timedelta(days=1)).isoformat(), day))
+    return dates
+
+
+def _interval_days(value: Literal) -> tuple[Literal, ...]:
+    """The first and the last day of a date known to the month or year."""
+    day = URIRef(str(NAMESPACES["xsd"]) + "date")
+    text = str(value)
+    if value.datatype == URIRef(str(NAMESPACES["xsd"]) + "gYear"):
+        year = int(text[:4])
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    else:
+        year, month = int(text[:4]), int(text[5:7])
+        first = dt.date(year, month, 1)
+        last = (dt.date(year + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
+    return (_literal(first.isoformat(), day), _literal(last.isoformat(), day))
 
 
 def _local_xsd(term: URIRef) -> str:
@@ -202,57 +379,134 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     if not _ONTOLOGY:
         _ONTOLOGY.append(ont)
     read = terms_read(knowledge, criterion)
-    fixed = _fixed()
+    text = shape_text(knowledge, criterion)
+    # A fact that defines the request is still missing documentation where the shape itself asks
+    # whether the request states it (`FILTER NOT EXISTS { $this ip:purpose ?p . }`).
+    asked = {_term("ip:" + n) for n in re.findall(r"FILTER NOT EXISTS \{\s*\$this ip:(\w+) \?\w+\s*\.\s*\}", text)}
+    fixed = _fixed() - asked
     derived = set(ont.subjects(IP.derivedBy, None))
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
     dos_literal = case.value(request, IP.dateOfService)
     dos = dos_literal.toPython() if isinstance(dos_literal, Literal) else None
     assert isinstance(dos, dt.date)
     found: list[Unknown] = []
+    alternative = _settings().get("alternative", {})
+    assert isinstance(alternative, dict)
     properties = sorted(
         (
             p
             for p in read
             if p not in fixed
+            and _n3(p) not in alternative
             and p not in derived
             and ((p, RDF.type, OWL.DatatypeProperty) in ont or (p, RDF.type, OWL.ObjectProperty) in ont)
         ),
         key=str,
     )
     nodes = sorted({s for s in case.subjects(RDF.type, None)}, key=str)
-    text = shape_text(knowledge, criterion)
+    ages = _age_thresholds(text)
+    only_when = _settings().get("only_when", {})
+    in_case = _settings().get("implied_in_case", {})
+    assert isinstance(only_when, dict) and isinstance(in_case, dict)
     for prop in properties:
-        values = _candidates(knowledge, prop, dos)
-        if not values:
-            continue
-        domain = ont.value(prop, RDFS.domain)
-        if not isinstance(domain, URIRef):
-            # No declared domain: the request's own fact when the shape reads it as `$this ip:prop`.
-            if re.search(rf"\$this\s+ip:{_local(prop)}\b", text) and case.value(request, prop) is None:
+        values = _candidates(knowledge, prop, dos, request, case)
+        if prop == IP.birthDate and ages:
+            values = tuple(_birth_dates(dos, ages)) + values
+        domains = _domains(knowledge, prop)
+        if not domains:
+            # No declared domain and no case form: the request's own fact when the shape reads it as `$this ip:prop`.
+            if values and re.search(rf"\$this\s+ip:{_local(prop)}\b", text) and case.value(request, prop) is None:
                 found.append(Unknown(request, prop, values))
             continue
+        if any(True for other in in_case.get(_n3(prop), []) for _ in case.subject_objects(_term(other))):
+            continue
+        condition = {_term(k): _term(v) for k, v in only_when.get(_n3(prop), {}).items()}
         for node in nodes:
             types = {t for t in case.objects(node, RDF.type) if isinstance(t, URIRef)}
+            if not domains & knowledge.classes_with_superclasses(types):
+                continue
+            if any((node, k, v) not in case for k, v in condition.items()):
+                continue
             if (
-                domain in knowledge.classes_with_superclasses(types)
+                values
                 and case.value(node, prop) is None
                 and not any(case.value(node, other) is not None for other in _implied(prop))
             ):
                 found.append(Unknown(node, prop, values))
+    # A date recorded to the month or year (also of a fact that is otherwise fixed, an episode's end)
+    # may be any day of its interval.
+    for prop in sorted(read - derived - {IP.dateOfService}, key=str):
+        for node, recorded in sorted(case.subject_objects(prop), key=str):
+            if isinstance(recorded, Literal) and recorded.datatype in PARTIAL_DATES:
+                found.append(Unknown(node, prop, _interval_days(recorded), replaces=recorded))
+    found.extend(_joints(case, knowledge, read, nodes))
     templates = _settings()["template"]
     assert isinstance(templates, list)
     for index, template in enumerate(templates):
         link = _term(template["link"])
-        recorded = any(True for _ in case.objects(None, link))
-        if link in read and ((further_records and template.get("when") == "always") or not recorded):
+        if link not in read:
+            continue
+        if not all(re.search(rf"{re.escape(t)}(?![\w-])", text) for t in template.get("reads", [])):
+            continue
+        linked = any(True for _ in case.objects(None, link))
+        # The records that match `unless` are the history the criterion reads when its shape names
+        # their properties (therapy of the requested region); otherwise any linked record is.
+        scoped = "unless" in template and all(re.search(rf"{re.escape(k)}\b", text) for k in template["unless"])
+        if scoped and _template_matched(case, knowledge.ontology, template):
+            continue
+        if (further_records and template.get("when") == "always") or not linked or scoped:
             variants = tuple(Literal(i) for i in range(len(template["variants"])))
             found.append(Unknown(None, link, variants, template=index))
-    for kind in _kinds_read(knowledge, read):
-        kind_class = next(c for c in KIND_LINKS if c in knowledge.individual_types.get(kind, ()))
-        _, kind_prop, _ = KIND_LINKS[kind_class]
-        if any(True for _ in case.subjects(kind_prop, kind)) or _group_recorded_absent(case, knowledge, kind):
+    positive_result = IP.testPositive in read
+    kinds, groups = _kinds_read(knowledge, read)
+    for kind in kinds:
+        if _recorded(case, knowledge, kind):
             continue
-        found.append(Unknown(None, kind_prop, (Literal(True), Literal(False)), kind))
+        found.append(Unknown(None, IP.findingType, (Literal(True), Literal(False)), kind, positive_result=positive_result))
+    for group, members in groups.items():
+        unrecorded = tuple(m for m in members if m not in kinds and not _recorded(case, knowledge, m))
+        if unrecorded:
+            both = (Literal(True), Literal(False))
+            found.append(Unknown(None, IP.findingType, both, group, members=unrecorded, positive_result=positive_result))
+    return found
+
+
+def _recorded(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
+    return any(True for _ in case.subjects(IP.findingType, kind)) or _group_recorded_absent(case, knowledge, kind)
+
+
+def _documented(case: Graph, node: Node, prop: URIRef) -> bool:
+    """Whether the node records ``prop``, or a property that documents it too ([implied])."""
+    return case.value(node, prop) is not None or any(case.value(node, other) is not None for other in _implied(prop))
+
+
+def _joint_name(index: int) -> str:
+    joints = _settings()["joint"]
+    assert isinstance(joints, list)
+    return str(joints[index]["name"])
+
+
+def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[Node]) -> list[Unknown]:
+    """Attributes that only go together (completion-values.toml, [[joint]]), on the nodes they fit."""
+    joints = _settings().get("joint", [])
+    assert isinstance(joints, list)
+    found: list[Unknown] = []
+    for index, joint in enumerate(joints):
+        props = {_term(k) for variant in joint["variants"] for k in variant}
+        if not props & read:
+            continue
+        cls = _term(joint["class"])
+        condition = {_term(k): _term(v) for k, v in joint.get("when", {}).items()}
+        for node in nodes:
+            types = {t for t in case.objects(node, RDF.type) if isinstance(t, URIRef)}
+            if cls not in knowledge.classes_with_superclasses(types):
+                continue
+            if any((node, k, v) not in case for k, v in condition.items()):
+                continue
+            if all(_documented(case, node, p) for p in props):
+                continue
+            variants = tuple(Literal(i) for i in range(len(joint["variants"])))
+            found.append(Unknown(node, _term(joint["key"]), variants, joint=index))
     return found
 
 
@@ -268,47 +522,71 @@ def _group_recorded_absent(case: Graph, knowledge: Knowledge, kind: URIRef) -> b
     return False
 
 
-def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> list[URIRef]:
+def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> tuple[list[URIRef], dict[URIRef, list[URIRef]]]:
+    """The finding types the criterion names one by one, and the classes of finding types it reads with their members."""
     kinds: set[URIRef] = set()
+    groups: dict[URIRef, list[URIRef]] = {}
     for term in read:
         classes = knowledge.individual_types.get(term, frozenset())
         if any(c in classes for c in KIND_LINKS):
             kinds.add(term)
             continue
-        if (term, RDF.type, OWL.Class) in knowledge.ontology and any(
-            c in knowledge.classes_with_superclasses({term}) for c in KIND_LINKS
-        ):
-            members = sorted((i for i, cs in knowledge.individual_types.items() if term in cs), key=str)
-            kinds.update(members[:MAX_KINDS_PER_CLASS])
-    return sorted(kinds, key=str)
+        if (term, RDF.type, OWL.Class) in knowledge.ontology:
+            # A class of finding types (or one whose members are finding types).
+            members = sorted(
+                (i for i, cs in knowledge.individual_types.items() if term in cs and any(c in cs for c in KIND_LINKS)),
+                key=str,
+            )
+            if members:
+                groups[term] = members
+    return sorted(kinds, key=str), dict(sorted(groups.items()))
 
 
 def apply(case: Graph, assignment: Assignment) -> Graph:
-    """A copy of the case with the unknowns given values (a new fact for a kind)."""
+    """A copy of the case with the unknowns given values (a new fact for a kind, a new record for a template).
+
+    Templates come last: one with ``unless`` adds its record only when the completed case has no
+    linked record that matches it (a therapy episode targeting the requested region).
+    """
     result = Graph()
     for triple in case:
         result.add(triple)
     patient = next(iter(case.subjects(RDF.type, IP.Patient)))
-    for unknown, value in assignment.items():
+    ordered = sorted(assignment.items(), key=lambda item: item[0].template is not None)
+    for unknown, value in ordered:
         if unknown.template is not None:
-            _add_template(result, knowledge_ontology(), patient, unknown.template, int(value.toPython()))
+            _add_template(result, knowledge_ontology(), patient, unknown.template, _index(value))
+            continue
+        if unknown.joint is not None:
+            _add_joint(result, unknown, _index(value))
             continue
         if unknown.kind is None:
             assert unknown.subject is not None
+            if unknown.replaces is not None:
+                result.remove((unknown.subject, unknown.prop, unknown.replaces))
             result.add((unknown.subject, unknown.prop, value))
             continue
-        kind_class = next(c for c in KIND_LINKS if c in _kind_classes(unknown))
-        fact_class, kind_prop, link = KIND_LINKS[kind_class]
-        fact = BNode()
-        result.add((patient, link, fact))
-        result.add((fact, RDF.type, fact_class))
-        result.add((fact, kind_prop, unknown.kind))
-        if value == Literal(False):
-            result.add((fact, IP.present, Literal(False)))
+        for kind in unknown.members or (unknown.kind,):
+            fact_class, kind_prop, link = KIND_LINKS[IP.FindingType]
+            fact = BNode()
+            result.add((patient, link, fact))
+            result.add((fact, RDF.type, fact_class))
+            result.add((fact, kind_prop, kind))
+            if value == Literal(False):
+                result.add((fact, IP.present, Literal(False)))
+            elif unknown.positive_result:
+                result.add((fact, IP.testPositive, Literal(True)))
     return result
 
 
 _ONTOLOGY: list[Graph] = []
+
+
+def _index(value: Node) -> int:
+    assert isinstance(value, Literal)
+    index = value.toPython()
+    assert isinstance(index, int)
+    return index
 
 
 def knowledge_ontology() -> Graph:
@@ -316,34 +594,67 @@ def knowledge_ontology() -> Graph:
     return _ONTOLOGY[0]
 
 
+def _value(case: Graph, ontology: Graph, request: Node, prop: URIRef, text: str) -> Node:
+    """A template value: "$region" the requested region, "$dos-N" N days before the date of service, a term, or a literal."""
+    if text == "$region":
+        region = case.value(request, IP.spinalRegion)
+        assert region is not None
+        return region
+    if text.startswith("$dos-"):
+        dos_literal = case.value(request, IP.dateOfService)
+        assert isinstance(dos_literal, Literal)
+        dos = dos_literal.toPython()
+        return Literal((dos - dt.timedelta(days=int(text[5:]))).isoformat(), datatype=NAMESPACES["xsd"] + "date")
+    if text.startswith("ip:"):
+        return _term(text)
+    rng = ontology.value(prop, RDFS.range)
+    return Literal(text, datatype=rng if isinstance(rng, URIRef) else None)
+
+
+def _add_joint(case: Graph, unknown: Unknown, variant: int) -> None:
+    joints = _settings()["joint"]
+    assert isinstance(joints, list) and unknown.subject is not None
+    request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
+    for key, text in joints[unknown.joint or 0]["variants"][variant].items():
+        prop = _term(key)
+        if not _documented(case, unknown.subject, prop):
+            case.add((unknown.subject, prop, _value(case, knowledge_ontology(), request, prop, text)))
+
+
+def _owner(case: Graph, ontology: Graph, link: URIRef) -> Node:
+    """The node a template's record hangs off: the request when the link's domain is the request, else the patient."""
+    if ontology.value(link, RDFS.domain) == IP.PriorAuthorizationRequest:
+        return next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
+    return next(iter(case.subjects(RDF.type, IP.Patient)))
+
+
+def _template_matched(case: Graph, ontology: Graph, template: dict[str, object]) -> bool:
+    """Whether a linked record of the case matches the template's ``unless`` (then no record is added)."""
+    request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
+    assert isinstance(template["link"], str)
+    owner = _owner(case, ontology, _term(template["link"]))
+    unless = template["unless"]
+    assert isinstance(unless, dict) and isinstance(template["link"], str)
+    wanted = {_term(k): _value(case, ontology, request, _term(k), v) for k, v in unless.items()}
+    return any(all((node, k, v) in case for k, v in wanted.items()) for node in case.objects(owner, _term(template["link"])))
+
+
 def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, variant: int) -> None:
     templates = _settings()["template"]
     assert isinstance(templates, list)
     template = templates[index]
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
-    dos_literal = case.value(request, IP.dateOfService)
-    assert isinstance(dos_literal, Literal)
-    dos = dos_literal.toPython()
+    link = _term(template["link"])
+    owner = _owner(case, ontology, link)
+    if "unless" in template and _template_matched(case, ontology, template):
+        return
     node = BNode()
-    case.add((patient, _term(template["link"]), node))
+    case.add((owner, link, node))
     case.add((node, RDF.type, _term(template["class"])))
-    for key, text in template["variants"][variant].items():
+    for key, texts in template["variants"][variant].items():
         prop = _term(key)
-        value: Node
-        if text == "$region":
-            value = case.value(request, IP.spinalRegion)  # type: ignore[assignment]
-        elif text.startswith("$dos-"):
-            value = Literal((dos - dt.timedelta(days=int(text[5:]))).isoformat(), datatype=NAMESPACES["xsd"] + "date")
-        elif text.startswith("ip:"):
-            value = _term(text)
-        else:
-            rng = ontology.value(prop, RDFS.range)
-            value = Literal(text, datatype=rng if isinstance(rng, URIRef) else None)
-        case.add((node, prop, value))
-
-
-def _kind_classes(unknown: Unknown) -> set[URIRef]:
-    return {IP.FindingType}
+        for text in texts if isinstance(texts, list) else [texts]:
+            case.add((node, prop, _value(case, ontology, request, prop, text)))
 
 
 def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> str:
@@ -377,17 +688,28 @@ def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo
 Evaluate = Callable[[Graph], str]
 
 
+Seen = dict[frozenset[tuple[Unknown, Node]], str]
+
+
 def search(
-    case: Graph, found: list[Unknown], target: str, evaluate: Evaluate, budget: int = 80
+    case: Graph, found: list[Unknown], target: str, evaluate: Evaluate, budget: int = 80, seen: Seen | None = None
 ) -> tuple[str, dict[Unknown, Node]]:
-    """Look for a completion of ``found`` that gives ``target``; return the best status reached and its completion."""
+    """Look for a completion of ``found`` that gives ``target``; return the best status reached and its completion.
+
+    ``seen`` keeps the statuses of completions already evaluated (shared by the two searches of a pend):
+    they are not evaluated again and do not count against the budget.
+    """
     better = (lambda a, b: RANK[a] > RANK[b]) if target == "met" else (lambda a, b: RANK[a] < RANK[b])
     spent = 0
+    known: Seen = {} if seen is None else seen
 
     def run(assignment: dict[Unknown, Node]) -> str:
         nonlocal spent
-        spent += 1
-        return evaluate(apply(case, assignment))
+        key = frozenset(assignment.items())
+        if key not in known:
+            spent += 1
+            known[key] = evaluate(apply(case, assignment))
+        return known[key]
 
     best: dict[Unknown, Node] = {}
     best_status = run(best)
