@@ -108,7 +108,7 @@ def test_a_worker_decides_as_the_engine_does_in_process(pool: CasePool, knowledg
 
 def test_stored_cases_and_form_checks_give_the_same_answers(pool: CasePool, knowledge: Knowledge) -> None:
     body, fmt = _case(CASES[0])
-    checked = pool.call("check", (body, fmt, LIMITS, RECEIVED))
+    checked = pool.call("check", (body, fmt, LIMITS))
     expected = check_case(body, fmt, LIMITS, knowledge)
     assert (checked.request, checked.guideline) == (expected.request, expected.guideline)
     assert isomorphic(unwire(checked.triples), unwire(expected.triples))

@@ -33,7 +33,7 @@ from tests.three_valued.completion import NOT_APPLICABLE, criterion_status, shap
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 ROOT = Path(__file__).resolve().parents[1]
 RANK = {"not-met": 0, "not-documented": 1, "met": 2}
-FACT_TYPES = (IP.Condition, IP.ClinicalFinding)
+FACT_TYPES = (IP.Condition, IP.ClinicalFinding, IP.DocumentedMedicalReason)
 KIND_PROPERTIES = {IP.Condition: IP.conditionType, IP.ClinicalFinding: IP.findingType}
 
 
@@ -51,7 +51,8 @@ def status_of(case: Graph, criterion: CriterionInfo) -> str:
 
 
 def fact_nodes(case: Graph) -> list[Node]:
-    """The recorded conditions and findings of a case (the facts a documented negative can deny)."""
+    """The recorded conditions, findings and medical reasons of a case (the facts a documented negative can
+    deny; a medical reason recorded absent must not invoke the clause it names)."""
     nodes = {n for t in FACT_TYPES for n in case.subjects(RDF.type, t)}
     return sorted(nodes, key=str)
 
@@ -100,7 +101,7 @@ def test_a_documented_negative_is_never_counted_as_present(criterion_id: str, pa
             f"{criterion_id}: documenting {node} as absent gives '{negative}', better than not recording it ('{unrecorded}')"
         )
     if checked == 0:
-        pytest.skip("the fixture records no condition or finding that the criterion needs")
+        pytest.skip("the fixture records no condition, finding or medical reason that the criterion needs")
 
 
 @cache
