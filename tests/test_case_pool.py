@@ -208,7 +208,7 @@ class _FailingPool:
 def test_pool_failures_are_problem_details(error: Exception, status: int, title: str, retry: bool) -> None:
     workers = CaseWorkers(1, 0, _FailingPool(error))  # type: ignore[arg-type]
     with pytest.raises(ProblemError) as info:
-        workers.process("determine_sent", b"", "turtle", LIMITS)
+        workers.process("determine_sent", b"", "turtle", LIMITS, RECEIVED)
     assert (info.value.status, info.value.title) == (status, title)
     assert str(error) in info.value.detail
     assert (info.value.headers == {"Retry-After": "2"}) is retry
@@ -222,11 +222,11 @@ def test_a_full_queue_is_503_with_retry_after_while_the_worker_holds_a_case() ->
     os.kill(busy, signal.SIGSTOP)  # the worker holds the first case until it is let go
 
     async def scenario() -> None:
-        first = asyncio.ensure_future(workers.run(workers.process, "determine_sent", body, fmt, LIMITS))
+        first = asyncio.ensure_future(workers.run(workers.process, "determine_sent", body, fmt, LIMITS, RECEIVED))
         await asyncio.sleep(0.2)
         assert workers.admitted == 1
         with pytest.raises(ProblemError) as info:
-            await workers.run(workers.process, "determine_sent", body, fmt, LIMITS)
+            await workers.run(workers.process, "determine_sent", body, fmt, LIMITS, RECEIVED)
         assert info.value.status == 503 and info.value.headers == {"Retry-After": "2"}
         os.kill(busy, signal.SIGCONT)
         answer = await first
