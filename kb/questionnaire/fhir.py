@@ -29,7 +29,6 @@ from kb.questionnaire.facts import (
     Records,
     Unknown,
     controlled_values,
-    fixed_properties,
     local,
     n3,
     templates,
@@ -143,16 +142,33 @@ def _asked(knowledge: Knowledge, criterion: CriterionInfo) -> tuple[set[URIRef],
     """The case properties (with a declared domain, neither fixed nor derived) and finding types it reads."""
     ont = knowledge.ontology
     derived = set(ont.subjects(IP.derivedBy, None))
-    fixed = fixed_properties()
+    fixed = {term(t) for t in settings()["request_defining"]}
     props: set[URIRef] = set()
     kinds: set[URIRef] = set()
     for t in terms_read(knowledge, criterion):
         if (t, RDF.type, OWL.DatatypeProperty) in ont or (t, RDF.type, OWL.ObjectProperty) in ont:
-            if t not in derived and t not in fixed and isinstance(ont.value(t, RDFS.domain), URIRef) and not _engine_term(knowledge, t):
+            if (
+                t not in derived
+                and t not in fixed
+                and isinstance(ont.value(t, RDFS.domain), URIRef)
+                and not _engine_term(knowledge, t)
+                and not _links_records(knowledge, t)
+            ):
                 props.add(t)
         elif IP.FindingType in knowledge.individual_types.get(t, frozenset()):
             kinds.add(t)
     return props, kinds
+
+
+def _links_records(knowledge: Knowledge, prop: URIRef) -> bool:
+    """A property whose values are records (a therapy episode ...): its record is a group of its own."""
+    rng = knowledge.ontology.value(prop, RDFS.range)
+    return (
+        isinstance(rng, URIRef)
+        and (prop, RDF.type, OWL.ObjectProperty) in knowledge.ontology
+        and not controlled_values(knowledge, rng)
+        and rng not in (IP.Criterion, IP.CPTCode)
+    )
 
 
 def _engine_term(knowledge: Knowledge, prop: URIRef) -> bool:
