@@ -11,7 +11,7 @@ from api import problems
 from api.deps import get_settings
 from api.openapi_docs import ERROR_RESPONSES
 from api.protocol import ProtocolMiddleware, add_head_routes, install_access_log_filter
-from api.routers import cases, determinations, guidelines, health, sparql
+from api.routers import cases, determinations, guidelines, health, questionnaires, sparql
 from api.security import AuditLog, AuditMiddleware
 from kb import __version__
 from kb.knowledge import load_knowledge
@@ -51,5 +51,5 @@ install_access_log_filter()
 app.add_middleware(ProtocolMiddleware)  # inside the audit: 414s and redirects are audited too
 app.add_middleware(AuditMiddleware, audit=lambda: getattr(app.state, "audit", None))
 problems.install(app)
-for router in (health.router, cases.router, determinations.router, guidelines.router, sparql.router):
+for router in (health.router, cases.router, determinations.router, questionnaires.router, guidelines.router, sparql.router):
     app.include_router(add_head_routes(router))

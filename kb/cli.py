@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
         "--counterfactuals", action="store_true", help="for a denial or a pend, search the changes that would approve it"
     )
     que = sub.add_parser("questionnaire", help="write the FHIR Questionnaires of the pathways, or print a pend's missing items")
-    que.add_argument("--out", type=Path, default=None, help="directory for one JSON file per pathway (default: docs/questionnaires)")
+    que.add_argument(
+        "--out", type=Path, default=None, help="directory for one JSON file per pathway (default: docs/questionnaires)"
+    )
     que.add_argument("--case", type=Path, default=None, help="print the questionnaire of this pended case's missing items")
     srv = sub.add_parser("serve", help="run the HTTP service on the embedded store, with the examples preloaded")
     srv.add_argument("--host", default="127.0.0.1")

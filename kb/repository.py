@@ -54,6 +54,17 @@ __all__ = [
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 OUTCOMES = ("approved", "denied", "pended", "excluded")
+MISSING_ITEMS_QUESTIONNAIRE = "https://w3id.org/ipkg/fhir/Questionnaire/missing-"
+
+
+def counterfactuals_graph(det_id: str) -> str:
+    """The named graph of a determination's counterfactuals (written when they are first asked for)."""
+    return f"{GRAPH}counterfactuals/{det_id}"
+
+
+def provenance_graph(case_id: str) -> str:
+    """The named graph of the provenance of a case revision made from a questionnaire response."""
+    return f"{GRAPH}provenance/{case_id}"
 
 
 class UnknownIdError(LookupError):
@@ -166,9 +177,19 @@ class Repository:
     # -- determinations ----------------------------------------------------------------------
 
     def determine_and_save(
-        self, case: Graph, source: str, case_id: str | None = None, store_case: bool = True
+        self,
+        case: Graph,
+        source: str,
+        case_id: str | None = None,
+        store_case: bool = True,
+        previous: str | None = None,
+        extra_graphs: dict[str, Graph] | None = None,
     ) -> tuple[StoredDetermination, Determination]:
-        """Determine a case and store the case (when new), derived facts, report and determination at once."""
+        """Determine a case and store the case (when new), derived facts, report and determination at once.
+
+        ``previous`` names the earlier determination this one re-decides (after a questionnaire response);
+        ``extra_graphs`` are written in the same transaction (the response's provenance).
+        """
         original = Graph()
         for triple in case:
             original.add(triple)
@@ -178,7 +199,20 @@ class Repository:
         node = DET[det_id]
         derived = derived_facts(det.case_graph, original)
         machine = det.as_json() | {"id": det_id, "caseId": case_id}
+        links = {"self": f"/determinations/{det_id}", "case": f"/cases/{case_id}"}
+        if det.outcome in ("denied", "pended"):
+            links["counterfactuals"] = f"/determinations/{det_id}/counterfactuals"
+        if det.outcome == "pended" and det.missing_documentation:
+            links["questionnaire"] = f"/determinations/{det_id}/questionnaire"
+        if previous is not None:
+            machine["previousDetermination"] = previous
+            links["previous"] = f"/determinations/{previous}"
+        machine["links"] = links
         rdf = determination_graph(det, node)
+        if "questionnaire" in links:
+            rdf.add((node, IP.missingItemsQuestionnaire, URIRef(MISSING_ITEMS_QUESTIONNAIRE + det_id)))
+        if previous is not None:
+            rdf.add((node, IP.previousDetermination, DET[previous]))
         rdf.add((node, IP.caseId, Literal(case_id)))
         rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
         rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
@@ -198,6 +232,8 @@ class Repository:
         }
         if store_case:
             graphs[case_graph(case_id)] = wire(original)
+        for name, extra in (extra_graphs or {}).items():
+            graphs[name] = wire(extra)
         self.store.put_graphs(graphs)
         return StoredDetermination(det_id, case_id, machine), det
 
@@ -218,16 +254,43 @@ class Repository:
         return graph
 
     def determination_rdf(self, det_id: str) -> Graph:
-        return self._stored_graph("determination", det_id, determination_graph_name(det_id))
+        """The determination's graph, with its counterfactuals once they have been computed."""
+        graph = self._stored_graph("determination", det_id, determination_graph_name(det_id))
+        explained = self.counterfactuals(det_id)
+        if explained is not None:
+            for triple in explained:
+                if triple[1] != IP.explanationJson:
+                    graph.add(triple)
+        return graph
 
     def get_determination(self, det_id: str) -> StoredDetermination:
-        graph = self.determination_rdf(det_id)
+        graph = self._stored_graph("determination", det_id, determination_graph_name(det_id))
         node = DET[det_id]
         machine = graph.value(node, IP.machineForm)
         case_id = graph.value(node, IP.caseId)
         if machine is None or case_id is None:
             raise UnknownIdError(f"determination {det_id!r} is incomplete")
-        return StoredDetermination(det_id, str(case_id), json.loads(str(machine)))
+        form = json.loads(str(machine))
+        explained = self.counterfactuals(det_id)
+        if explained is not None:
+            stored = explained.value(node, IP.explanationJson)
+            if stored is not None:
+                form["counterfactuals"] = json.loads(str(stored))
+        return StoredDetermination(det_id, str(case_id), form)
+
+    # -- counterfactuals -------------------------------------------------------------------
+
+    def counterfactuals(self, det_id: str) -> Graph | None:
+        """The stored counterfactuals of a determination (None until they are computed)."""
+        triples = self.store.graph(counterfactuals_graph(det_id))
+        return unwire(triples) if triples is not None else None
+
+    def save_counterfactuals(self, det_id: str, graph: Graph, machine: dict[str, Any]) -> None:
+        stored = Graph()
+        for triple in graph:
+            stored.add(triple)
+        stored.add((DET[det_id], IP.explanationJson, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
+        self.store.put_graphs({counterfactuals_graph(det_id): wire(stored)})
 
     def get_report(self, det_id: str) -> Graph:
         self.determination_rdf(det_id)

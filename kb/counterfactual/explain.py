@@ -241,7 +241,8 @@ def _documented_changes(case: Graph, knowledge: Knowledge, criterion: CriterionI
                         if moved > dos:
                             continue
                         after = Literal(moved.isoformat(), datatype=XSD.date)
-                        text = f"{label(knowledge, prop)} {shift} day{'s' if shift > 1 else ''} {word}: {moved} instead of {day} ({record})"
+                        days = f"{shift} day{'s' if shift > 1 else ''} {word}"
+                        text = f"{label(knowledge, prop)} {days}: {moved} instead of {day} ({record})"
                         changes.append(Change("change", subject, prop, before, after, text))
                 continue
             for value in candidates(knowledge, prop, dos):
@@ -324,9 +325,8 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
     explanation = Explanation(found[:MAX_COUNTERFACTUALS], evaluations=evaluations - budget.left, complete=not budget.exhausted)
     if not found:
         explanation.reason = "none-found" if not budget.exhausted else "search-limit"
-        explanation.reason_text = (
-            "No change to the facts the failing criteria read approves the request within the search"
-            + (" limit." if budget.exhausted else ".")
+        explanation.reason_text = "No change to the facts the failing criteria read approves the request within the search" + (
+            " limit." if budget.exhausted else "."
         )
     return explanation
 

@@ -141,7 +141,9 @@ def candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node, 
     if not isinstance(rng, URIRef):
         return ()
     if rng in (XSD.date, IP.RecordedDate):  # a recorded date is completed to the day
-        return tuple(Literal((dos - dt.timedelta(days=d)).isoformat(), datatype=XSD.date) for d in settings()["dates"]["days_before"])
+        return tuple(
+            Literal((dos - dt.timedelta(days=d)).isoformat(), datatype=XSD.date) for d in settings()["dates"]["days_before"]
+        )
     if str(rng).startswith(str(XSD)):
         by_type = settings()["datatype"]
         return tuple(Literal(v, datatype=rng) for v in by_type.get(f"xsd:{local(rng)}", []))
@@ -246,7 +248,9 @@ def request_value(case: Graph, prop: URIRef) -> Node | None:
     return value
 
 
-def _records(case: Graph, knowledge: Knowledge, template: dict[str, Any], variant: dict[str, str], criterion: CriterionInfo) -> Records:
+def _records(
+    case: Graph, knowledge: Knowledge, template: dict[str, Any], variant: dict[str, str], criterion: CriterionInfo
+) -> Records:
     dos = date_of_service(case)
     region = case.value(request_of(case), IP.spinalRegion)
     made = []

@@ -57,7 +57,9 @@ def label(knowledge: Knowledge, iri: Node) -> str:
 
 def item_type(knowledge: Knowledge, prop: URIRef) -> str:
     rng = knowledge.ontology.value(prop, RDFS.range)
-    if isinstance(rng, URIRef) and (found := settings()["types"].get(n3(rng) if str(rng).startswith(str(IP)) else f"xsd:{local(rng)}")):
+    if isinstance(rng, URIRef) and (
+        found := settings()["types"].get(n3(rng) if str(rng).startswith(str(IP)) else f"xsd:{local(rng)}")
+    ):
         return str(found)
     if isinstance(rng, URIRef) and controlled_values(knowledge, rng):
         return "choice"
@@ -108,7 +110,9 @@ def _enable_when(items: list[dict[str, Any]]) -> None:
             continue
         answer = rule["answer"]
         key = "answerBoolean" if isinstance(answer, bool) else "answerInteger" if source["type"] == "integer" else "answerDecimal"
-        target.setdefault("enableWhen", []).append({"question": source["linkId"], "operator": rule.get("operator", "="), key: answer})
+        target.setdefault("enableWhen", []).append(
+            {"question": source["linkId"], "operator": rule.get("operator", "="), key: answer}
+        )
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
@@ -322,14 +326,14 @@ def missing_item(knowledge: Knowledge, case: Graph, item: MissingItem) -> dict[s
         knowledge,
         item.link_id,
         unknown.prop,
-        text["attribute"].format(property=label(knowledge, unknown.prop), record=describe_record(knowledge, case, unknown.subject)),
+        text["attribute"].format(
+            property=label(knowledge, unknown.prop), record=describe_record(knowledge, case, unknown.subject)
+        ),
         criteria,
     )
 
 
-def missing_questionnaire(
-    knowledge: Knowledge, case: Graph, items: list[MissingItem], name: str, title: str
-) -> dict[str, Any]:
+def missing_questionnaire(knowledge: Knowledge, case: Graph, items: list[MissingItem], name: str, title: str) -> dict[str, Any]:
     """The questionnaire of a pend's missing items; ``name`` ends its canonical URL."""
     questions = [missing_item(knowledge, case, item) for item in items]
     _enable_when(questions)  # between attributes of one record only
@@ -359,4 +363,3 @@ def _keep_same_record_rules(questions: list[dict[str, Any]], items: list[Missing
             q["enableWhen"] = rules
         else:
             q.pop("enableWhen", None)
-

@@ -87,7 +87,9 @@ def read_response(data: Any, items: list[MissingItem], knowledge: Knowledge, que
         if item.unknown.kind is not None:
             value = _value(given[0], "boolean", [], link_id)
         else:
-            value = _value(given[0], item_type(knowledge, item.unknown.prop), answer_options(knowledge, item.unknown.prop), link_id)
+            value = _value(
+                given[0], item_type(knowledge, item.unknown.prop), answer_options(knowledge, item.unknown.prop), link_id
+            )
         answers.append(Answer(item, value, ((link_id, _shown(value)),)))
     # Answers to several records of one item become one value with every record.
     merged: dict[str, Answer] = {}
@@ -180,7 +182,9 @@ def merge(
     activity = URIRef(f"{response_iri}/merge")
     prov.add((response_iri, RDF.type, PROV.Entity))
     prov.add((response_iri, RDF.type, IP.QuestionnaireResponseRecord))
-    prov.add((response_iri, IP.responseJson, Literal(json.dumps(response, ensure_ascii=False, sort_keys=True), datatype=RDF_JSON)))
+    prov.add(
+        (response_iri, IP.responseJson, Literal(json.dumps(response, ensure_ascii=False, sort_keys=True), datatype=RDF_JSON))
+    )
     if isinstance(response.get("questionnaire"), str):
         prov.add((response_iri, IP.answersQuestionnaire, URIRef(response["questionnaire"])))
     authored = response.get("authored")
@@ -202,10 +206,9 @@ def merge(
     prov.add((new_case, PROV.wasGeneratedBy, activity))
     for answer in answers:
         before = set(merged)
-        counter = iter(range(1000))
 
         def node_for(index: int, link: str = answer.item.link_id) -> URIRef:
-            return URIRef(f"{new_case}/answer-{link}-{index + 1}-{next(counter)}")
+            return URIRef(f"{new_case}/answer-{link}-{index + 1}")
 
         apply_one(merged, answer.item.unknown, answer.value, node_for)
         answer_node = URIRef(f"{response_iri}/item-{answer.item.link_id}")
