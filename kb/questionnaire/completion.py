@@ -13,6 +13,7 @@ from rdflib import Graph
 from kb.engine import determine_graph
 from kb.errors import KnowledgeGraphError
 from kb.knowledge import Knowledge
+from kb.pipeline.caseform import check_case_form
 from kb.pipeline.determination import Determination
 from kb.questionnaire.facts import Unknown, Value, apply
 from kb.questionnaire.missing import MissingItem, missing_criteria
@@ -32,25 +33,33 @@ def decide(case: Graph, knowledge: Knowledge) -> str:
         return "invalid"
 
 
+def _well_formed(case: Graph, knowledge: Knowledge) -> bool:
+    try:
+        check_case_form(case, knowledge, "<completion>")
+    except KnowledgeGraphError:
+        return False
+    return True
+
+
 def complete(
     case: Graph, det: Determination, items: list[MissingItem], knowledge: Knowledge, target: str, budget: Budget
 ) -> Completion:
     """Values of the items that move every missing criterion toward ``target`` (met or not met), one
     criterion after another on the case completed so far; the outcome of the completed case."""
     values: dict[Unknown, Value] = {}
-    unknowns = [item.unknown for item in items]
     for criterion in missing_criteria(det, knowledge):
         own = [item.unknown for item in items if criterion in item.criteria and item.unknown not in values]
         if not own:
             continue
         evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
         status, found = search(apply(case, values), own, target, evaluate, budget)
+        if not _well_formed(apply(case, {**values, **found}), knowledge):
+            continue  # values that only an undecided status accepted, and that the form checks refuse
         values.update(found)
         if target == NOT_MET and status == NOT_MET:
             break  # one criterion not met is enough for a denial
         if target == MET and status == MET and decide(apply(case, values), knowledge) == "approved":
             break  # one pathway met is enough
-    del unknowns
     return Completion(values, decide(apply(case, values), knowledge))
 
 

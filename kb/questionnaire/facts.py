@@ -202,7 +202,8 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         owner = request if template.get("owner") == "request" else patient_of(case)
         named = template.get("criteria")
         if named is not None:
-            if criterion.id not in named or _template_recorded(case, owner, template):
+            recorded = template.get("when") != "always" and _template_recorded(case, owner, template)
+            if criterion.id not in named or recorded:
                 continue
         else:
             recorded = any(True for _ in case.objects(None, link))
@@ -226,6 +227,8 @@ def _template_recorded(case: Graph, owner: Node, template: dict[str, Any]) -> bo
             continue
         first = template["variants"][0]
         markers = [(term(k), term(v)) for k, v in first.items() if isinstance(v, str) and v.startswith("ip:")]
+        if not markers:
+            return False
         if all((record, p, o) in case for p, o in markers):
             return True
     return False
@@ -266,6 +269,9 @@ def _records(
             elif text == "$mbb-code":
                 codes = settings()["codes"]["mbb"]
                 value = term(codes[n3(region)]) if isinstance(region, URIRef) and n3(region) in codes else None
+            elif text.startswith("$each:"):
+                choices = text[len("$each:") :].split(",")
+                value = term(choices[copy % len(choices)])
             elif text.startswith("$request:"):
                 value = request_value(case, term(text[len("$request:") :]))
             elif text.startswith("$dos-"):

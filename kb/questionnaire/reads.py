@@ -55,21 +55,36 @@ def terms_read(knowledge: Knowledge, criterion: CriterionInfo) -> set[URIRef]:
 
 @cache
 def derivation_sources(derived: frozenset[Node]) -> dict[URIRef, frozenset[URIRef]]:
-    """For each derived property, the terms read by the engine functions that compute it."""
+    """For each derived property, the terms read by the engine functions that compute it, with those of
+    the functions of the same module they call directly."""
     sources: dict[URIRef, set[URIRef]] = {}
     for path in sorted(KB_DIR.rglob("*.py")):
         if path.parent.name in ("questionnaire", "counterfactual"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        named: dict[str, set[URIRef]] = {}
+        calls: dict[str, set[str]] = {}
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            names = {
-                URIRef(str(IP) + node.attr)
-                for node in ast.walk(function)
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "IP"
-            }
-            for t in names & derived:
+            names = named.setdefault(function.name, set())
+            called = calls.setdefault(function.name, set())
+            for node in ast.walk(function):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "IP":
+                    names.add(URIRef(str(IP) + node.attr))
+                elif isinstance(node, ast.Call):
+                    target = node.func
+                    if isinstance(target, ast.Attribute):
+                        called.add(target.attr)
+                    elif isinstance(target, ast.Name):
+                        called.add(target.id)
+        for name, own in named.items():
+            # The helpers it calls directly (one level: a driver that calls every step reads nothing itself).
+            reached = set(own)
+            for callee in calls.get(name, ()):
+                if callee in named and callee != name:
+                    reached |= named[callee]
+            for t in own & derived:
                 assert isinstance(t, URIRef)
-                sources.setdefault(t, set()).update(names - {t})
+                sources.setdefault(t, set()).update(reached - {t})
     return {k: frozenset(v) for k, v in sources.items()}

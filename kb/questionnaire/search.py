@@ -19,7 +19,7 @@ from kb.namespaces import IP, SH
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.enrichment import enrich
 from kb.pipeline.validation import PreparedQueryGraph, run_shacl
-from kb.questionnaire.facts import Unknown, Value, apply, copy_graph
+from kb.questionnaire.facts import Unknown, Value, apply, copy_graph, request_of
 
 MET = "met"
 NOT_MET = "not-met"
@@ -49,11 +49,26 @@ class Budget:
         return self.left <= 0 or time.monotonic() > self.deadline
 
 
-def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    """The criterion's status for the case, validating only its own shape."""
+def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, check_form: bool = False) -> str:
+    """The criterion's status for the case, validating only its own shape.
+
+    The form checks cost more than the shape, so unless asked for they run only when the criterion is
+    decided (met or not met): a case that fails them (a date of onset after its assessment ...) is
+    ``invalid``. Every completion or counterfactual reported is also decided in full before it is.
+    """
+    status = _status(case, knowledge, criterion, check_form)
+    if not check_form and status in (MET, NOT_MET):
+        try:
+            check_case_form(copy_graph(case), knowledge, "<what-if>")
+        except KnowledgeGraphError:
+            return INVALID
+    return status
+
+
+def _status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, check_form: bool) -> str:
     graph = copy_graph(case)
     try:
-        request = check_case_form(graph, knowledge, "<what-if>")
+        request = check_case_form(graph, knowledge, "<what-if>") if check_form else request_of(graph)
         enriched = enrich(graph, request, knowledge, "<what-if>")
     except KnowledgeGraphError:
         return INVALID
