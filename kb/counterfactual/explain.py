@@ -43,7 +43,7 @@ from kb.questionnaire.facts import (
     unknowns,
 )
 from kb.questionnaire.fhir import describe_record, label
-from kb.questionnaire.reads import terms_read
+from kb.questionnaire.reads import named_terms, terms_read
 from kb.questionnaire.search import MET, Budget, criterion_status
 
 DATE_SHIFTS = (1, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365)
@@ -184,9 +184,13 @@ def _decide(graph: Graph, knowledge: Knowledge) -> Determination | None:
 # -- the changes a criterion could take ---------------------------------------------------------
 
 
-def _unknown_changes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> list[Change]:
+def _unknown_changes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, records_only: bool) -> list[Change]:
+    """Values for undocumented facts; for a criterion that is not met, only new records and findings
+    (no value of an undocumented attribute meets it: "not met" holds under every completion)."""
     changes = []
     for unknown in unknowns(case, knowledge, criterion, further_records=True):
+        if records_only and unknown.template is None and unknown.kind is None:
+            continue
         for value in unknown.values:
             changes.append(_unknown_change(case, knowledge, unknown, value))
     return changes
@@ -244,6 +248,10 @@ def _documented_changes(case: Graph, knowledge: Knowledge, criterion: CriterionI
                         days = f"{shift} day{'s' if shift > 1 else ''} {word}"
                         text = f"{label(knowledge, prop)} {days}: {moved} instead of {day} ({record})"
                         changes.append(Change("change", subject, prop, before, after, text))
+                for other in candidates(knowledge, prop, dos):
+                    if other != before and not any(c.after == other and c.subject == subject for c in changes):
+                        text = f"{label(knowledge, prop)} {other} instead of {day} ({record})"
+                        changes.append(Change("change", subject, prop, before, other, text))
                 continue
             for value in candidates(knowledge, prop, dos):
                 if value == before:
@@ -254,11 +262,20 @@ def _documented_changes(case: Graph, knowledge: Knowledge, criterion: CriterionI
     return changes
 
 
-def _fixes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, budget: Budget) -> list[Change]:
-    """Up to MAX_CHANGES_PER_CRITERION single changes that meet the criterion."""
+def _fixes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, status: str, budget: Budget) -> list[Change]:
+    """Up to MAX_CHANGES_PER_CRITERION single changes that meet the criterion: for an undocumented one,
+    values of what it lacks first; for one that is not met, other values of the documented facts its shape
+    names first, then those of the facts they are derived from, then new records."""
     evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
     found: list[Change] = []
-    for change in [*_unknown_changes(case, knowledge, criterion), *_documented_changes(case, knowledge, criterion)]:
+    documented = _documented_changes(case, knowledge, criterion)
+    named = named_terms(knowledge, criterion)
+    documented.sort(key=lambda c: c.prop not in named)  # stable: dates by the fewest days within each group
+    if status == NOT_MET:
+        ordered = [*documented, *_unknown_changes(case, knowledge, criterion, records_only=True)]
+    else:
+        ordered = [*_unknown_changes(case, knowledge, criterion, records_only=False), *documented]
+    for change in ordered:
         if len(found) >= MAX_CHANGES_PER_CRITERION or not budget.spend():
             break
         graph = copy_graph(case)
@@ -271,11 +288,11 @@ def _fixes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, budget: 
 # -- putting them together -------------------------------------------------------------------------
 
 
-def _targets(det: Determination) -> list[tuple[URIRef | None, list[CriterionInfo]]]:
+def _targets(det: Determination, knowledge: Knowledge) -> list[tuple[URIRef | None, list[CriterionInfo]]]:
     """For each evaluated pathway that is not met, its failing criteria with the failing ones outside the
     pathways; without pathways, the failing criteria outside them."""
     failing = {r.criterion.iri: r.criterion for r in det.results if r.criterion.is_deciding and r.status != STATUS_MET}
-    in_pathways = {c for pr in det.pathways for c in pr.pathway.criteria}
+    in_pathways = {c for p in knowledge.pathways.get(det.guideline, []) for c in p.criteria}
     standalone = [c for iri, c in failing.items() if iri not in in_pathways]
     groups: list[tuple[URIRef | None, list[CriterionInfo]]] = []
     for pr in det.pathways:
@@ -298,14 +315,15 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
         return Explanation(reason=reason, reason_text=text)
     assert det.outcome in (DENIED, PENDED), det.outcome
     budget = Budget(evaluations, seconds)
+    statuses = {r.criterion.iri: r.status for r in det.results}
     fixes: dict[URIRef, list[Change]] = {}
     found: list[Counterfactual] = []
-    for pathway, criteria in _targets(det):
+    for pathway, criteria in _targets(det, knowledge):
         if not criteria or budget.exhausted:
             continue
         for criterion in criteria:
             if criterion.iri not in fixes:
-                fixes[criterion.iri] = _fixes(case, knowledge, criterion, budget)
+                fixes[criterion.iri] = _fixes(case, knowledge, criterion, statuses[criterion.iri], budget)
         if any(not fixes[c.iri] for c in criteria):
             continue
         for choice in range(MAX_CHANGES_PER_CRITERION):
