@@ -193,7 +193,7 @@ def test_malformed_or_unauthorized_responses(client: TestClient) -> None:
 
 
 def test_counterfactuals_are_computed_once_and_shown_with_the_determination(client: TestClient) -> None:
-    denied = _post_case(client, CASES / "cg404-repeat-pain-denied.ttl")
+    denied = _post_case(client, CASES / "cg300-diagnostic-tf-denied.ttl")
     assert denied["outcome"] == "denied"
     found = client.get(denied["links"]["counterfactuals"], headers=AUTH).json()
     assert found["counterfactuals"] and found["counterfactuals"][0]["verified"]

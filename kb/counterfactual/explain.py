@@ -46,7 +46,7 @@ from kb.questionnaire.fhir import describe_record, label
 from kb.questionnaire.reads import named_terms, terms_read
 from kb.questionnaire.search import MET, Budget, criterion_status
 
-DATE_SHIFTS = (1, 3, 7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365)
+DATE_SHIFTS = (1, 7, 14, 30, 60, 90, 180, 365)
 MAX_CHANGES_PER_CRITERION = 2
 MAX_COUNTERFACTUALS = 3
 NO_CHANGE_REASONS = {
@@ -262,19 +262,28 @@ def _documented_changes(case: Graph, knowledge: Knowledge, criterion: CriterionI
     return changes
 
 
-def _fixes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, status: str, budget: Budget) -> list[Change]:
+def _is_date(value: Node) -> bool:
+    return isinstance(value, Literal) and isinstance(value.toPython(), dt.date)
+
+
+def _fixes(
+    case: Graph, knowledge: Knowledge, criterion: CriterionInfo, status: str, budget: Budget, tried: list[int]
+) -> list[Change]:
     """Up to MAX_CHANGES_PER_CRITERION single changes that meet the criterion: for an undocumented one,
-    values of what it lacks first; for one that is not met, other values of the documented facts its shape
-    names first, then those of the facts they are derived from, then new records."""
+    values of what it lacks first; for one that is not met, other values of the documented facts (values before
+    dates, those its shape names first), then new records."""
     evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
     found: list[Change] = []
     documented = _documented_changes(case, knowledge, criterion)
     named = named_terms(knowledge, criterion)
-    documented.sort(key=lambda c: c.prop not in named)  # stable: dates by the fewest days within each group
+    # Values before dates, the properties the shape names before the others; stable, so dates stay in
+    # order of the fewest days.
+    documented.sort(key=lambda c: (c.before is not None and _is_date(c.before), c.prop not in named))
     if status == NOT_MET:
         ordered = [*documented, *_unknown_changes(case, knowledge, criterion, records_only=True)]
     else:
         ordered = [*_unknown_changes(case, knowledge, criterion, records_only=False), *documented]
+    tried.append(len(ordered))
     for change in ordered:
         if len(found) >= MAX_CHANGES_PER_CRITERION or not budget.spend():
             break
@@ -317,13 +326,14 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
     budget = Budget(evaluations, seconds)
     statuses = {r.criterion.iri: r.status for r in det.results}
     fixes: dict[URIRef, list[Change]] = {}
+    tried: list[int] = []  # the number of candidate changes of each failing criterion searched
     found: list[Counterfactual] = []
     for pathway, criteria in _targets(det, knowledge):
         if not criteria or budget.exhausted:
             continue
         for criterion in criteria:
             if criterion.iri not in fixes:
-                fixes[criterion.iri] = _fixes(case, knowledge, criterion, statuses[criterion.iri], budget)
+                fixes[criterion.iri] = _fixes(case, knowledge, criterion, statuses[criterion.iri], budget, tried)
         if any(not fixes[c.iri] for c in criteria):
             continue
         for choice in range(MAX_CHANGES_PER_CRITERION):
@@ -341,7 +351,13 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
                 break
     found.sort(key=lambda cf: len(cf.changes))
     explanation = Explanation(found[:MAX_COUNTERFACTUALS], evaluations=evaluations - budget.left, complete=not budget.exhausted)
-    if not found:
+    if not found and tried and not any(tried):
+        explanation.reason = "request-defining"
+        explanation.reason_text = (
+            "The failing criteria read only what defines the request (its code, region, purpose, date of service): "
+            "a different request, not other documentation, could be approved."
+        )
+    elif not found:
         explanation.reason = "none-found" if not budget.exhausted else "search-limit"
         explanation.reason_text = "No change to the facts the failing criteria read approves the request within the search" + (
             " limit." if budget.exhausted else "."
