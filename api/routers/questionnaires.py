@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.bodies import media_type, read_limited
 from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
+from api.openapi_docs import PROBLEM_SCHEMA
 from api.problems import ProblemError
 from api.workers import CaseWorkersDep
 from kb.knowledge import Knowledge
@@ -25,6 +26,24 @@ router = APIRouter(tags=["questionnaires"])
 FHIR_JSON = "application/fhir+json"
 RESPONSE_TYPES = ("application/fhir+json", "application/json")
 MAX_RESPONSE_NESTING = 16
+FHIR_OBJECT: dict[str, Any] = {"content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+NO_QUESTIONNAIRE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The determination is not pended for missing documentation",
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+    }
+}
+RESPONSE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A FHIR R4 QuestionnaireResponse to the determination's questionnaire",
+        "content": {t: {"schema": {"type": "object"}} for t in ("application/fhir+json", "application/json")},
+    }
+}
+
+
+class FhirJSONResponse(JSONResponse):
+    media_type = FHIR_JSON
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +55,12 @@ def _guideline_of(resource: dict[str, Any]) -> str:
     return "_".join(str(resource["id"]).split("-")[:3]).upper()
 
 
-@router.get("/fhir/Questionnaire", summary="The FHIR R4 Questionnaires of the pathways, as a searchset Bundle")
+@router.get(
+    "/fhir/Questionnaire",
+    summary="The FHIR R4 Questionnaires of the pathways, as a searchset Bundle",
+    response_class=FhirJSONResponse,
+    responses={200: {"description": "A searchset Bundle", **FHIR_OBJECT}},
+)
 async def search_questionnaires(
     knowledge: KnowledgeDep,
     _: ReadAccess,
@@ -50,15 +74,20 @@ async def search_questionnaires(
         "total": len(chosen),
         "entry": [{"fullUrl": r["url"], "resource": r, "search": {"mode": "match"}} for r in chosen],
     }
-    return JSONResponse(bundle, media_type=FHIR_JSON)
+    return FhirJSONResponse(bundle)
 
 
-@router.get("/fhir/Questionnaire/{questionnaire_id}", summary="One pathway's FHIR R4 Questionnaire")
+@router.get(
+    "/fhir/Questionnaire/{questionnaire_id}",
+    summary="One pathway's FHIR R4 Questionnaire",
+    response_class=FhirJSONResponse,
+    responses={200: {"description": "A Questionnaire", **FHIR_OBJECT}},
+)
 async def read_questionnaire(questionnaire_id: str, knowledge: KnowledgeDep, _: ReadAccess) -> JSONResponse:
     found = await run_in_threadpool(_questionnaires, knowledge)
     if questionnaire_id not in found:
         raise ProblemError(404, "Not found", "no questionnaire with this id (see GET /fhir/Questionnaire)")
-    return JSONResponse(found[questionnaire_id], media_type=FHIR_JSON)
+    return FhirJSONResponse(found[questionnaire_id])
 
 
 def _questionnaire(repository: Repository, det_id: str) -> dict[str, Any]:
@@ -71,12 +100,14 @@ def _questionnaire(repository: Repository, det_id: str) -> dict[str, Any]:
 @router.get(
     "/determinations/{determination_id}/questionnaire",
     summary="The FHIR Questionnaire of a pended determination's missing items",
+    response_class=FhirJSONResponse,
+    responses={200: {"description": "A Questionnaire", **FHIR_OBJECT}, **NO_QUESTIONNAIRE},
 )
 async def determination_questionnaire(
     determination_id: str, repository: RepositoryDep, workers: CaseWorkersDep, _: ReadAccess
 ) -> JSONResponse:
     resource = await workers.run(_questionnaire, repository, determination_id)
-    return JSONResponse(resource, media_type=FHIR_JSON)
+    return FhirJSONResponse(resource)
 
 
 def _answer(repository: Repository, det_id: str, body: bytes, agent: str) -> StoredDetermination:
@@ -103,6 +134,8 @@ def _answer(repository: Repository, det_id: str, body: bytes, agent: str) -> Sto
     "/determinations/{determination_id}/questionnaire-response",
     status_code=201,
     summary="Answer a pend's questionnaire: merged into a new revision of the case, which is decided again",
+    openapi_extra=RESPONSE_BODY,
+    responses=NO_QUESTIONNAIRE,
 )
 async def post_questionnaire_response(
     determination_id: str,
