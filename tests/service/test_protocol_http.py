@@ -38,6 +38,7 @@ def _get_paths(server: Server) -> list[str]:
         "{guideline_id}": "NIA_CG_300",
         "{criterion_id}": "CG300-ACU-DUR",
         "{case_id}": "example-cg300-acute-approved.ttl",
+        "{questionnaire_id}": "nia-cg-300-cg300-pw-acute",
     }
     listed = httpx.get(f"{server.url}/determinations?limit=1", headers=auth(READ_TOKEN)).json()
     ids["{determination_id}"] = listed["items"][0]["id"]
