@@ -15,7 +15,7 @@ from api.deps import get_settings
 from api.html import STATIC_DIR
 from api.openapi_docs import ERROR_RESPONSES
 from api.protocol import ProtocolMiddleware, add_head_routes, install_access_log_filter
-from api.routers import cases, determinations, fhir, guidelines, health, metrics, ontology, sparql
+from api.routers import cases, determinations, fhir, guidelines, health, metrics, ontology, questionnaires, sparql
 from api.security import AuditLog, AuditMiddleware
 from api.workers import CaseWorkers
 from kb import __version__
@@ -72,7 +72,15 @@ install_access_log_filter()
 app.add_middleware(ProtocolMiddleware)  # inside the audit: 414s and redirects are audited too
 app.add_middleware(AuditMiddleware, audit=lambda: getattr(app.state, "audit", None))
 problems.install(app)
-for router in (health.router, cases.router, determinations.router, guidelines.router, sparql.router, fhir.router):
+for router in (
+    health.router,
+    cases.router,
+    determinations.router,
+    questionnaires.router,
+    guidelines.router,
+    sparql.router,
+    fhir.router,
+):
     app.include_router(add_head_routes(router))
 # The pages' scripts, styles and the vendored SPARQL editor (HTML pages: api/html.py).
 for router in (metrics.router, ontology.router):

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     """Run SPARQL workers even when they cannot be cut off from the network (neither an empty network namespace nor a
     seccomp socket filter is possible; unsafe: a query could reach the network through SERVICE). Without it the SPARQL
     endpoint stays disabled (503) on such a host."""
+    counterfactual_evaluations: int = Field(default=120, ge=1, le=10_000)
+    """Most criterion evaluations one counterfactual search may make (each validates one shape)."""
+    counterfactual_seconds: float = Field(default=20.0, gt=0, le=600)
+    """Time limit of one counterfactual search; it stops with what it verified so far."""
+    questionnaire_response_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest accepted QuestionnaireResponse body; larger bodies get 413."""
     page_size_max: int = 200
     audit_log: Path = Path("var/audit.log")
     preload_examples: bool = False

@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     form = det.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the machine form (a JSON array)")
     form.add_argument("--turtle", action="store_true", help="print the determinations as RDF (Turtle)")
+    det.add_argument(
+        "--counterfactuals", action="store_true", help="for a denial or a pend, search the changes that would approve it"
+    )
+    que = sub.add_parser("questionnaire", help="write the FHIR Questionnaires of the pathways, or print a pend's missing items")
+    que.add_argument(
+        "--out", type=Path, default=None, help="directory for one JSON file per pathway (default: docs/questionnaires)"
+    )
+    que.add_argument("--case", type=Path, default=None, help="print the questionnaire of this pended case's missing items")
     srv = sub.add_parser("serve", help="run the HTTP service on the embedded store, with the examples preloaded")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
@@ -79,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _coverage(args)
         if args.command == "case-guide":
             return _case_guide(args)
+        if args.command == "questionnaire":
+            return _questionnaire(args)
         if args.command == "serve":
             return _serve(args)
         if args.command in ("batch", "replay"):
@@ -107,6 +117,12 @@ def _determine(args: argparse.Namespace) -> int:
             print(f"[{index + 1}/{len(files)}] ", end="", file=sys.stderr, flush=True)
         try:
             det = determine_file(path)
+            if args.counterfactuals:
+                from kb.counterfactual.explain import explain
+                from kb.knowledge import load_knowledge
+                from kb.pipeline.caseio import read_case_file
+
+                det.explanation = explain(read_case_file(path), det, load_knowledge())
         except (CaseSyntaxError, CaseFormError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             invalid = True
@@ -182,6 +198,29 @@ def _case_guide(args: argparse.Namespace) -> int:
 
     examples = args.examples if args.examples is not None else resources.examples_dir()
     sys.stdout.write(case_guide_markdown(load_knowledge(), examples))
+    return EXIT_OK
+
+
+def _questionnaire(args: argparse.Namespace) -> int:
+    from kb.knowledge import load_knowledge
+    from kb.questionnaire.files import case_questionnaire, write_questionnaires
+
+    knowledge = load_knowledge()
+    if args.case is not None:
+        try:
+            resource = case_questionnaire(args.case, knowledge)
+        except (CaseSyntaxError, CaseFormError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID_CASE
+        except UnsupportedRequestError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_UNSUPPORTED
+        json.dump(resource, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    out = args.out if args.out is not None else resources.questionnaires_dir()
+    for name in write_questionnaires(knowledge, out):
+        print(f"wrote {out / name}")
     return EXIT_OK
 
 

@@ -57,6 +57,17 @@ __all__ = [
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 OUTCOMES = ("approved", "denied", "pended", "excluded")
+MISSING_ITEMS_QUESTIONNAIRE = "https://w3id.org/ipkg/fhir/Questionnaire/missing-"
+
+
+def counterfactuals_graph(det_id: str) -> str:
+    """The named graph of a determination's counterfactuals (written when they are first asked for)."""
+    return f"{GRAPH}counterfactuals/{det_id}"
+
+
+def provenance_graph(case_id: str) -> str:
+    """The named graph of the provenance of a case revision made from a questionnaire response."""
+    return f"{GRAPH}provenance/{case_id}"
 
 
 class UnknownIdError(LookupError):
@@ -138,6 +149,7 @@ def prepare_determination(
     case_id: str | None = None,
     store_case: bool = True,
     received_at: dt.datetime | None = None,
+    previous: str | None = None,
 ) -> tuple[PreparedDetermination, Determination]:
     """Determine a case and build the graphs that record it (the case when new with its receipt, derived
     facts, report, determination); nothing is written. ``received_at`` defaults to now."""
@@ -146,7 +158,7 @@ def prepare_determination(
     for triple in case:
         original.add(triple)
     det = determine_graph(case, source, knowledge)
-    stored, graphs = determination_graphs(original, det, case_id, store_case, received_at)
+    stored, graphs = determination_graphs(original, det, case_id, store_case, received_at, previous)
     return PreparedDetermination(stored, graphs), det
 
 
@@ -156,19 +168,34 @@ def determination_graphs(
     case_id: str | None = None,
     store_case: bool = True,
     received_at: dt.datetime | None = None,
+    previous: str | None = None,
 ) -> tuple[StoredDetermination, dict[str, list[Triple]]]:
     """The named graphs that store a determination and everything it rests on (written in one transaction).
 
     ``original`` is the case as submitted (before enrichment); a new determination id is made, and a
     new case id unless given. ``received_at`` is when the request for review was received
     (``ip:requestReceivedAt``; the decision time when not given); a new case gets its receipt graph.
+    ``previous`` names the earlier determination this one re-decides (after a questionnaire response).
     """
     det_id = uuid.uuid4().hex
     case_id = case_id or uuid.uuid4().hex
     node = DET[det_id]
     derived = derived_facts(det.case_graph, original)
     machine = det.as_json() | {"id": det_id, "caseId": case_id}
+    links = {"self": f"/determinations/{det_id}", "case": f"/cases/{case_id}"}
+    if det.outcome in ("denied", "pended"):
+        links["counterfactuals"] = f"/determinations/{det_id}/counterfactuals"
+    if det.outcome == "pended" and det.missing_documentation:
+        links["questionnaire"] = f"/determinations/{det_id}/questionnaire"
+    if previous is not None:
+        machine["previousDetermination"] = previous
+        links["previous"] = f"/determinations/{previous}"
+    machine["links"] = links
     rdf = determination_graph(det, node, received_at=received_at)
+    if "questionnaire" in links:
+        rdf.add((node, IP.missingItemsQuestionnaire, URIRef(MISSING_ITEMS_QUESTIONNAIRE + det_id)))
+    if previous is not None:
+        rdf.add((node, IP.previousDetermination, DET[previous]))
     rdf.add((node, IP.caseId, Literal(case_id)))
     rdf.add((node, IP.caseGraph, URIRef(case_graph(case_id))))
     rdf.add((node, IP.reportGraph, URIRef(report_graph(det_id))))
@@ -283,15 +310,23 @@ class Repository:
         case_id: str | None = None,
         store_case: bool = True,
         received_at: dt.datetime | None = None,
+        previous: str | None = None,
+        extra_graphs: dict[str, Graph] | None = None,
     ) -> tuple[StoredDetermination, Determination]:
         """Determine a case and store the case (when new), derived facts, report and determination at once.
 
         ``received_at`` is when the request for review was received: for a stored case (``store_case``
-        false) its receipt is used when not given; otherwise the time this call began.
+        false) its receipt is used when not given; otherwise the time this call began. ``previous`` names
+        the earlier determination this one re-decides (after a questionnaire response); ``extra_graphs``
+        are written in the same transaction (the response's provenance).
         """
         if received_at is None and not store_case and case_id is not None:
             received_at = self.case_received_at(case_id)
-        prepared, det = prepare_determination(case, source, self.knowledge, case_id, store_case, received_at)
+        prepared, det = prepare_determination(
+            case, source, self.knowledge, case_id, store_case, received_at, previous
+        )
+        for name, extra in (extra_graphs or {}).items():
+            prepared.graphs[name] = wire(extra)
         self.save_prepared(prepared)
         return prepared.stored, det
 
@@ -317,11 +352,19 @@ class Repository:
         return graph
 
     def determination_rdf(self, det_id: str) -> Graph:
-        return self._stored_graph("determination", det_id, determination_graph_name(det_id))
+        """The determination's graph, with its counterfactuals once they have been computed."""
+        graph = self._stored_graph("determination", det_id, determination_graph_name(det_id))
+        explained = self.counterfactuals(det_id)
+        if explained is not None:
+            for triple in explained:
+                if triple[1] != IP.explanationJson:
+                    graph.add(triple)
+        return graph
 
     def get_determination(self, det_id: str) -> StoredDetermination:
-        """The stored determination's id, case id and machine form, read from the wire triples directly
-        (no rdflib graph is built: this runs in the service process for every read)."""
+        """The stored determination's id, case id and machine form (with its counterfactuals once they
+        have been computed), read from the wire triples directly (no rdflib graph is built: this runs in
+        the service process for every read)."""
         triples = self._stored_triples("determination", det_id, determination_graph_name(det_id))
         node = ("u", str(DET[det_id]))
         wanted = {str(IP.machineForm): "machine", str(IP.caseId): "case"}
@@ -332,7 +375,27 @@ class Repository:
                 found[key] = obj[1]
         if "machine" not in found or "case" not in found:
             raise UnknownIdError(f"determination {det_id!r} is incomplete")
-        return StoredDetermination(det_id, found["case"], json.loads(found["machine"]))
+        form = json.loads(found["machine"])
+        explained = self.counterfactuals(det_id)
+        if explained is not None:
+            stored = explained.value(DET[det_id], IP.explanationJson)
+            if stored is not None:
+                form["counterfactuals"] = json.loads(str(stored))
+        return StoredDetermination(det_id, found["case"], form)
+
+    # -- counterfactuals -------------------------------------------------------------------
+
+    def counterfactuals(self, det_id: str) -> Graph | None:
+        """The stored counterfactuals of a determination (None until they are computed)."""
+        triples = self.store.graph(counterfactuals_graph(det_id))
+        return unwire(triples) if triples is not None else None
+
+    def save_counterfactuals(self, det_id: str, graph: Graph, machine: dict[str, Any]) -> None:
+        stored = Graph()
+        for triple in graph:
+            stored.add(triple)
+        stored.add((DET[det_id], IP.explanationJson, Literal(json.dumps(machine, ensure_ascii=False), datatype=RDF_JSON)))
+        self.store.put_graphs({counterfactuals_graph(det_id): wire(stored)})
 
     def get_report(self, det_id: str) -> Graph:
         self.determination_rdf(det_id)

@@ -52,3 +52,8 @@ def query_file(name: str) -> Path:
 def cookbook_dir() -> Path:
     """The SPARQL cookbook queries (docs/cookbook/*.rq), offered as example queries."""
     return _root_for("docs") / "cookbook"
+
+
+def questionnaires_dir() -> Path:
+    """The generated FHIR Questionnaires of the pathways (docs/questionnaires/*.json)."""
+    return _root_for("docs") / "questionnaires"

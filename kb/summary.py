@@ -38,6 +38,8 @@ def summarize(det: Determination) -> str:
     if det.missing_documentation:
         lines.append("  missing documentation:")
         lines.extend(f"    - {item}" for _, item in det.missing_documentation)
+    if det.explanation is not None:
+        lines.extend(det.explanation.summary_lines())
     if det.warnings:
         lines.append("  warnings:")
         lines.extend(f"    - {m}" for w in det.warnings for m in w.messages)

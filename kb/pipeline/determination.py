@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -138,6 +138,16 @@ class CoveredLine:
         }
 
 
+class Explanation(Protocol):
+    """What would change the outcome (kb/counterfactual): its machine form, RDF and summary lines."""
+
+    def as_json(self) -> dict[str, Any]: ...
+
+    def add_to(self, graph: Graph, node: URIRef) -> None: ...
+
+    def summary_lines(self) -> list[str]: ...
+
+
 @dataclass
 class Determination:
     source: str
@@ -160,6 +170,8 @@ class Determination:
     # every guideline it was reviewed under (several only for a screening of excluded codes).
     lines: tuple[CoveredLine, ...] = ()
     guideline_numbers: tuple[str, ...] = ()
+    # Counterfactuals, when asked for (kb.counterfactual.explain); never computed by decide().
+    explanation: Explanation | None = None
 
     @property
     def cpt_codes(self) -> list[str]:
@@ -184,7 +196,7 @@ class Determination:
             "warnings": [{"criterionId": w.criterion.id, "message": m} for w in self.warnings for m in w.messages],
             "criteria": [r.as_json() for r in self.results],
             "reportConforms": self.conforms,
-        }
+        } | ({"counterfactuals": self.explanation.as_json()} if self.explanation is not None else {})
 
 
 def determination_graph(
@@ -250,6 +262,8 @@ def determination_graph(
             graph.add((result_node, IP.message, Literal(message)))
         for value in result.values:
             graph.add((result_node, IP.valueSeen, Literal(value)))
+    if det.explanation is not None:
+        det.explanation.add_to(graph, node)
     return graph
 
 

@@ -38,14 +38,18 @@ def _get_paths(server: Server) -> list[str]:
         "{guideline_id}": "NIA_CG_300",
         "{criterion_id}": "CG300-ACU-DUR",
         "{case_id}": "example-cg300-acute-approved.ttl",
+        "{questionnaire_id}": "nia-cg-300-cg300-pw-acute",
     }
     listed = httpx.get(f"{server.url}/determinations?limit=1", headers=auth(READ_TOKEN)).json()
     ids["{determination_id}"] = listed["items"][0]["id"]
+    pended = httpx.get(f"{server.url}/determinations?outcome=pended&limit=1", headers=auth(READ_TOKEN)).json()
     paths = []
     for template, operations in httpx.get(f"{server.url}/openapi.json").json()["paths"].items():
         if "get" not in operations:
             continue
         path = template
+        if template.endswith("/questionnaire"):  # only a pend for missing documentation has one
+            path = path.replace("{determination_id}", pended["items"][0]["id"])
         for name, value in ids.items():
             path = path.replace(name, value)
         assert "{" not in path, f"no example id for {template}"
