@@ -22,6 +22,7 @@ from kb.knowledge import Knowledge
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import CaseLimits, parse_case
 from kb.pipeline.enrichment import select_guideline
+from kb.questionnaire.revisions import explain_case
 from kb.repository import PreparedDetermination, prepare_determination, unwire, wire
 from kb.store.base import Triple
 
@@ -69,6 +70,7 @@ JOBS: dict[str, Callable[..., object]] = {
     "determine_sent": determine_sent,
     "determine_stored": determine_stored,
     "fhir_submit": decide_bundle,
+    "counterfactuals": explain_case,
 }
 """The work a case worker does, by name (the name crosses the pipe, never a function)."""
 

@@ -15,12 +15,13 @@ from api.bodies import media_type, read_limited
 from api.deps import KnowledgeDep, ReadAccess, RepositoryDep, SettingsDep, WriteAccess
 from api.openapi_docs import PROBLEM_SCHEMA
 from api.problems import ProblemError
-from api.workers import CaseWorkersDep
+from api.workers import CaseWorkers, CaseWorkersDep
 from kb.knowledge import Knowledge
 from kb.pipeline.caselimits import json_nesting
 from kb.questionnaire.fhir import pathway_questionnaires
 from kb.questionnaire.revisions import NotPendedError, QuestionnaireResponseError, answer, counterfactuals, questionnaire
 from kb.repository import Repository, StoredDetermination
+from kb.store.base import Triple
 
 router = APIRouter(tags=["questionnaires"])
 FHIR_JSON = "application/fhir+json"
@@ -160,6 +161,26 @@ async def determination_counterfactuals(
     determination_id: str, settings: SettingsDep, repository: RepositoryDep, workers: CaseWorkersDep, _: ReadAccess
 ) -> dict[str, Any]:
     found = await workers.run(
-        counterfactuals, repository, determination_id, settings.counterfactual_evaluations, settings.counterfactual_seconds
+        _counterfactuals,
+        workers,
+        repository,
+        determination_id,
+        settings.counterfactual_evaluations,
+        settings.counterfactual_seconds,
     )
     return found
+
+
+def _counterfactuals(
+    workers: CaseWorkers, repository: Repository, det_id: str, evaluations: int, seconds: float
+) -> dict[str, Any]:
+    """Read the stored case, search its counterfactuals in a case worker process, store them (from a
+    worker thread)."""
+
+    def compute(
+        triples: list[Triple], case_id: str, det: str, most: int, limit: float
+    ) -> tuple[list[Triple], dict[str, Any]]:
+        found: tuple[list[Triple], dict[str, Any]] = workers.process("counterfactuals", triples, case_id, det, most, limit)
+        return found
+
+    return counterfactuals(repository, det_id, evaluations, seconds, compute)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +21,15 @@ from rdflib import Graph, URIRef
 
 from kb.counterfactual.explain import explain
 from kb.engine import determine_graph
+from kb.knowledge import Knowledge
 from kb.namespaces import DET
 from kb.pipeline.determination import PENDED, Determination
 from kb.questionnaire.facts import copy_graph
 from kb.questionnaire.fhir import missing_questionnaire
 from kb.questionnaire.missing import MissingItem, missing_items
 from kb.questionnaire.response import QuestionnaireResponseError, merge, read_response
-from kb.repository import GRAPH, Repository, StoredDetermination, case_graph, provenance_graph
+from kb.repository import GRAPH, Repository, StoredDetermination, case_graph, provenance_graph, unwire, wire
+from kb.store.base import Triple
 
 
 class NotPendedError(LookupError):
@@ -91,21 +94,51 @@ def answer(repository: Repository, det_id: str, response: Any, agent: str) -> St
     return stored
 
 
-def counterfactuals(repository: Repository, det_id: str, evaluations: int, seconds: float) -> dict[str, Any]:
-    """The stored determination's counterfactuals: computed and stored the first time, then read back."""
+def explain_case(
+    triples: list[Triple], case_id: str, det_id: str, evaluations: int, seconds: float, knowledge: Knowledge
+) -> tuple[list[Triple], dict[str, Any]]:
+    """Decide a stored case again and search its counterfactuals (CPU work of picklable values: the
+    service runs it in a case worker process). Gives the explanation's wire triples and machine form."""
+    case = unwire(triples)
+    det = determine_graph(copy_graph(case), f"case {case_id}", knowledge)
+    explanation = explain(case, det, knowledge, evaluations, seconds)
+    machine = explanation.as_json() | {"outcome": det.outcome}
+    graph = Graph()
+    explanation.add_to(graph, DET[det_id])
+    return wire(graph), machine
+
+
+Explainer = Callable[[list[Triple], str, str, int, float], tuple[list[Triple], dict[str, Any]]]
+
+
+def counterfactuals(
+    repository: Repository, det_id: str, evaluations: int, seconds: float, compute: Explainer | None = None
+) -> dict[str, Any]:
+    """The stored determination's counterfactuals: computed and stored the first time, then read back.
+
+    ``compute`` runs ``explain_case`` elsewhere (the service's case worker processes); by default it
+    runs in this process.
+    """
     stored = repository.get_determination(det_id)
     if "counterfactuals" in stored.machine_form:
         found = stored.machine_form["counterfactuals"]
         assert isinstance(found, dict)
         return found
-    case = repository.load_case(stored.case_id)
-    det = determine_graph(copy_graph(case), f"case {stored.case_id}", repository.knowledge)
-    explanation = explain(case, det, repository.knowledge, evaluations, seconds)
-    machine = explanation.as_json() | {"outcome": det.outcome}
-    graph = Graph()
-    explanation.add_to(graph, DET[det_id])
-    repository.save_counterfactuals(det_id, graph, machine)
+    triples = repository.load_case_triples(stored.case_id)
+    if compute is None:
+        wired, machine = explain_case(triples, stored.case_id, det_id, evaluations, seconds, repository.knowledge)
+    else:
+        wired, machine = compute(triples, stored.case_id, det_id, evaluations, seconds)
+    repository.save_counterfactuals(det_id, unwire(wired), machine)
     return machine
 
 
-__all__ = ["NotPendedError", "QuestionnaireResponseError", "answer", "counterfactuals", "pend", "questionnaire"]
+__all__ = [
+    "NotPendedError",
+    "QuestionnaireResponseError",
+    "answer",
+    "counterfactuals",
+    "explain_case",
+    "pend",
+    "questionnaire",
+]
