@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -151,16 +152,19 @@ class ReadPool:
             raise EndpointUnavailableError(self.unavailable)
         if not self._admission.acquire(blocking=False):
             raise EndpointBusyError("every SPARQL worker is busy and the queue is full")
+        # One deadline for the whole request: the wait for a worker and for a snapshot count against
+        # the query's time limit, so no answer comes later than the limit (plus the kill).
+        deadline = time.monotonic() + limits.timeout
         try:
             try:
                 worker = self._idle.get(timeout=limits.timeout)
             except queue.Empty:
                 raise EndpointBusyError(f"no SPARQL worker became free within {limits.timeout:g} s") from None
-            return self._dispatch(worker, request, limits, limits.timeout)
+            return self._dispatch(worker, request, limits, deadline)
         finally:
             self._admission.release()
 
-    def _dispatch(self, worker: _Worker, request: SparqlRequest, limits: SparqlLimits, remaining: float) -> SparqlAnswer:
+    def _dispatch(self, worker: _Worker, request: SparqlRequest, limits: SparqlLimits, deadline: float) -> SparqlAnswer:
         try:
             with self._claim:
                 snapshot = self._snapshot()
@@ -168,6 +172,10 @@ class ReadPool:
         except BaseException:
             self._idle.put(worker)
             raise
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._idle.put(worker)
+            raise EndpointBusyError(f"no snapshot of the store was ready within the {limits.timeout:g} s limit")
         try:
             worker.conn.send((snapshot, request, limits))
             ready = worker.conn.poll(remaining)

@@ -110,6 +110,26 @@ def test_a_runaway_query_is_killed_and_stalls_nothing(hardened: Server) -> None:
     assert _get(hardened, "ASK {}").json()["boolean"] is True
 
 
+def test_a_queued_query_answers_within_its_own_time_limit(hardened: Server) -> None:
+    """The wait for a worker counts against the limit: a query queued behind two runaways is answered
+    (here refused) by its limit, not after waiting up to the limit and then running for it again."""
+    threads = [threading.Thread(target=_get, args=(hardened, RUNAWAY)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.15)
+    time.sleep(0.3)
+    started = time.monotonic()
+    queued = _get(hardened, RUNAWAY)
+    elapsed = time.monotonic() - started
+    for thread in threads:
+        thread.join(60)
+    assert queued.status_code == 503, queued.text
+    assert elapsed < TIMEOUT + 1.0, elapsed  # before: about twice the limit
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _get(hardened, "ASK {}").status_code != 200:
+        time.sleep(0.2)
+
+
 def test_when_workers_and_queue_are_full_a_query_gets_503_at_once(hardened: Server) -> None:
     threads = [threading.Thread(target=_get, args=(hardened, RUNAWAY)) for _ in range(3)]
     for thread in threads:
