@@ -41,6 +41,7 @@ import kb.engine  # noqa: F401  (registers the guideline hooks the enrichment ru
 from kb.errors import KnowledgeGraphError
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.namespaces import IP, SH
+from kb.pipeline import partialdates
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.enrichment import enrich
 from kb.pipeline.validation import PreparedQueryGraph, run_shacl
@@ -658,12 +659,37 @@ def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, varia
 
 
 def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    """The criterion's status for the case: only its own shape is validated (the others do not change it)."""
+    """The criterion's status for the case: only its own shape is validated (the others do not change it).
+
+    Prior procedures dated to the month or year are read as the engine reads them (kb/pipeline/partialdates.py):
+    the case is decided with every such date at the first and at the last day of its interval, and a
+    criterion whose status differs at the two ends is not documented.
+    """
     graph = Graph()
     for triple in case:
         graph.add(triple)
     try:
         request = check_case_form(graph, knowledge, "<completion>")
+    except KnowledgeGraphError:
+        return INVALID
+    partial = partialdates.partial_procedure_dates(graph, request)
+    if not partial:
+        return _single_status(graph, request, knowledge, criterion)
+    statuses = set()
+    for latest in (False, True):
+        pinned = partialdates.pinned(graph, partial, latest)
+        try:
+            pinned_request = check_case_form(pinned, knowledge, "<completion>")
+        except KnowledgeGraphError:
+            return INVALID
+        statuses.add(_single_status(pinned, pinned_request, knowledge, criterion))
+    if len(statuses) == 1:
+        return statuses.pop()
+    return INVALID if INVALID in statuses else NOT_APPLICABLE if statuses == {NOT_APPLICABLE} else "not-documented"
+
+
+def _single_status(graph: Graph, request: Node, knowledge: Knowledge, criterion: CriterionInfo) -> str:
+    try:
         enriched = enrich(graph, request, knowledge, "<completion>")
     except KnowledgeGraphError:
         return INVALID
