@@ -58,6 +58,10 @@ _PYSHACL_DEFAULT_PREFIXES = {
 _PROJECTION = re.compile(r"^\s*SELECT\s+(DISTINCT\s+|REDUCED\s+)?(?P<vars>.*?)\bWHERE\b", re.IGNORECASE | re.DOTALL)
 _ONTOLOGY_TERMS = re.compile(r"\b(rdfs|owl):|www\.w3\.org/2000/01/rdf-schema#|www\.w3\.org/2002/07/owl#|\bsh:")
 _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.IGNORECASE)
+# LIMIT / OFFSET count the solutions of one focus node in pySHACL (over a chunk they would count the
+# chunk's), and without ORDER BY which solutions they keep is the engine's choice: such a constraint is
+# evaluated by rdflib, per focus node, as GROUP_CONCAT ones are.
+_SLICE = re.compile(r"\b(LIMIT|OFFSET)\s+\d+", re.IGNORECASE)
 _PROJECTS_THIS = re.compile(r"(^|[\s(])[?$]this\b|^\s*\*")
 
 
@@ -69,8 +73,8 @@ class ConstraintPlan:
     ox_text: str  # the text for Oxigraph per focus node (STR() as rdflib answers it)
     reads_this: bool
     messages: tuple[Literal, ...]
-    # GROUP_CONCAT leaves the order of the values to the engine, and Oxigraph's differs from rdflib's:
-    # such a constraint is evaluated by rdflib, per focus node, as pySHACL does.
+    # GROUP_CONCAT (and LIMIT / OFFSET) leave the order of the values to the engine, and Oxigraph's
+    # differs from rdflib's: such a constraint is evaluated by rdflib, per focus node, as pySHACL does.
     order_sensitive: bool = False
     # A constraint that reads the ontology's axioms (rdfs:, owl: terms) is evaluated by rdflib too:
     # the store keeps each case's graph apart from the axioms.
@@ -134,7 +138,7 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
             set_query = _with_prefixes(prefixes, with_rdflib_str(bind_this_to_focus(body, str(shape))))
         except RewriteError:
             set_query = None
-    order_sensitive = bool(_GROUP_CONCAT.search(body))
+    order_sensitive = bool(_GROUP_CONCAT.search(body) or _SLICE.search(body))
     reads_ontology = bool(_ONTOLOGY_TERMS.search(body))
     return ConstraintPlan(
         node,
