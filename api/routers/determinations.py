@@ -147,7 +147,8 @@ def get_report(determination_id: str, request: Request, repository: RepositoryDe
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
-def _date(value: str | None, name: str) -> dt.date | None:
+def query_date(value: str | None, name: str) -> dt.date | None:
+    """A YYYY-MM-DD query parameter as a date; 422 naming the parameter when it is not one."""
     if value is None:
         return None
     try:
@@ -176,7 +177,7 @@ def list_determinations(
         return shell(request, "Determinations")
     authenticate(request, settings, "read")
     limit = min(limit, settings.page_size_max)
-    flt = DeterminationFilter(outcome, guideline, procedure, _date(service_from, "from"), _date(service_to, "to"))
+    flt = DeterminationFilter(outcome, guideline, procedure, query_date(service_from, "from"), query_date(service_to, "to"))
     total, items = repository.list_determinations(flt, limit, offset, settings.query_timeout_seconds)
     page = [
         {

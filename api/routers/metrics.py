@@ -11,22 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import BearerDoc, RepositoryDep, SettingsDep
 from api.html import has_credentials, render, shell, wants_html
 from api.metrics_chart import outcome_chart
-from api.problems import ProblemError
+from api.routers.determinations import DATE_PATTERN, query_date
 from api.security import authenticate
 from kb.metrics import prior_authorization_metrics, stored_decisions
 from kb.repository import Repository
 
 router = APIRouter(tags=["metrics"])
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-
-
-def _date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ProblemError(422, "Invalid request", f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _metrics(
@@ -55,7 +45,7 @@ async def prior_authorization(
     if html and not has_credentials(request):
         return shell(request, "Prior-authorization metrics")
     authenticate(request, settings, "read")
-    since, until = _date(decided_from, "from"), _date(decided_to, "to")
+    since, until = query_date(decided_from, "from"), query_date(decided_to, "to")
     result = await run_in_threadpool(
         _metrics, repository, settings.query_timeout_seconds, period, guideline, since, until
     )
