@@ -24,15 +24,15 @@ import pytest
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.completion.reads import shape_text
+from kb.completion.status import NOT_APPLICABLE, RANK, criterion_status
 from kb.engine import determine_graph
 from kb.knowledge import CriterionInfo, Knowledge, load_knowledge
 from kb.namespaces import IP
 from kb.pipeline.caseio import read_case_file
-from tests.three_valued.completion import NOT_APPLICABLE, criterion_status, shape_text
 
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 ROOT = Path(__file__).resolve().parents[1]
-RANK = {"not-met": 0, "not-documented": 1, "met": 2}
 FACT_TYPES = (IP.Condition, IP.ClinicalFinding, IP.DocumentedMedicalReason)
 KIND_PROPERTIES = {IP.Condition: IP.conditionType, IP.ClinicalFinding: IP.findingType}
 
@@ -47,7 +47,7 @@ def _ids(items: list[tuple[str, Path]]) -> list[str]:
 
 def status_of(case: Graph, criterion: CriterionInfo) -> str:
     """The criterion's status for ``case`` (only its own shape is validated)."""
-    return criterion_status(case, load_knowledge(), criterion)
+    return criterion_status(case, load_knowledge(), criterion, check_form=True)
 
 
 def fact_nodes(case: Graph) -> list[Node]:

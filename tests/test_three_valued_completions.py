@@ -4,7 +4,7 @@
   facts the criterion reads makes it met, and some makes it not met.
 - A "not met" is final: for every not-met fixture, no completion found by the search makes it met.
 
-The completions are built from the ontology (tests/three_valued/completion.py): each fact the
+The completions are built from the ontology (kb/completion/): each fact the
 criterion's shape reads that the case does not record gets the candidate values of its range.
 """
 
@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from kb.completion.search import Seen, search
+from kb.completion.status import criterion_status
+from kb.completion.unknowns import apply, unknowns
 from kb.knowledge import Knowledge, load_knowledge
 from kb.pipeline.caseio import read_case_file
-from tests.three_valued.completion import Seen, criterion_status, search, unknowns
 
 CRITERIA_DIR = Path(__file__).resolve().parent / "criteria"
 KNOWN_GAPS = Path(__file__).resolve().parent / "three_valued" / "known-gaps.toml"
@@ -54,15 +56,15 @@ NOT_MET = _with_known_gaps(_fixtures("not-met"), "final_not_met")
 def test_a_pend_is_live(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
     criterion = knowledge.criteria_by_id[criterion_id]
     case = read_case_file(path)
-    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion, check_form=True)
     assert evaluate(case) == "not-documented"
     found = unknowns(case, knowledge, criterion, further_records=True)
     described = [u.describe() for u in found]
     assert found, f"{criterion_id} is pended, but the case leaves nothing it reads undocumented"
     seen: Seen = {}
-    best, _ = search(case, found, "met", evaluate, seen=seen)
+    best, _ = search(case, found, "met", evaluate, apply, seen=seen)
     assert best == "met", f"{criterion_id}: no completion of {described} makes it met (best: {best})"
-    worst, _ = search(case, found, "not-met", evaluate, seen=seen)
+    worst, _ = search(case, found, "not-met", evaluate, apply, seen=seen)
     assert worst == "not-met", f"{criterion_id}: no completion of {described} makes it not met (best: {worst})"
 
 
@@ -70,10 +72,10 @@ def test_a_pend_is_live(criterion_id: str, path: Path, knowledge: Knowledge) -> 
 def test_a_not_met_criterion_has_no_completion_that_meets_it(criterion_id: str, path: Path, knowledge: Knowledge) -> None:
     criterion = knowledge.criteria_by_id[criterion_id]
     case = read_case_file(path)
-    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion, check_form=True)
     assert evaluate(case) == "not-met"
     found = unknowns(case, knowledge, criterion)
-    best, completion = search(case, found, "met", evaluate)
+    best, completion = search(case, found, "met", evaluate, apply)
     assert best != "met", (
         f"{criterion_id} is not met, but documenting {[(u.describe(), str(v)) for u, v in completion.items()]} meets it"
     )

@@ -10,6 +10,8 @@ from functools import partial
 
 from rdflib import Graph
 
+from kb.completion.search import Budget, search
+from kb.completion.status import MET, NOT_MET, criterion_status
 from kb.engine import determine_graph
 from kb.errors import KnowledgeGraphError
 from kb.knowledge import Knowledge
@@ -17,7 +19,6 @@ from kb.pipeline.caseform import check_case_form
 from kb.pipeline.determination import Determination
 from kb.questionnaire.facts import Unknown, Value, apply
 from kb.questionnaire.missing import MissingItem, missing_criteria
-from kb.questionnaire.search import MET, NOT_MET, Budget, criterion_status, search
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def complete(
         if not own:
             continue
         evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
-        status, found = search(apply(case, values), own, target, evaluate, budget)
+        status, found = search(apply(case, values), own, target, evaluate, apply, budget)
         if not _well_formed(apply(case, {**values, **found}), knowledge):
             continue  # values that only an undecided status accepted, and that the form checks refuse
         values.update(found)

@@ -13,9 +13,9 @@ An *unknown* is a fact the criterion's shape reads that the case does not record
 
 The missing-items questionnaire asks exactly these facts; the counterfactual search tries their
 values. Which terms a criterion reads is taken from its shape's SPARQL text, and for a derived
-property from a static reading of the engine functions that compute it (``reads.py``). This module
-started as the completion search of the three-valued checks (tests/three_valued/completion.py) and
-extends it with record templates that ask for what a questionnaire answer holds.
+property from a static reading of the engine functions that compute it (``kb.completion.reads``).
+The statuses, the search and the shared helpers are the completion machinery's (``kb.completion``);
+this module adds the record templates that ask for what a questionnaire answer holds.
 """
 
 from __future__ import annotations
@@ -31,9 +31,12 @@ from typing import Any
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.completion.reads import shape_text, terms_read
+from kb.completion.status import copy_graph as copy_graph
+from kb.completion.status import request_of as request_of
+from kb.completion.unknowns import group_recorded_absent
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.namespaces import IP
-from kb.questionnaire.reads import shape_text, terms_read
 
 FACTS_FILE = Path(__file__).with_name("facts.toml")
 NAMESPACES = {"ip": str(IP), "xsd": str(XSD)}
@@ -110,12 +113,6 @@ def templates() -> list[dict[str, Any]]:
     found = settings()["template"]
     assert isinstance(found, list)
     return found
-
-
-def request_of(case: Graph) -> URIRef:
-    request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
-    assert isinstance(request, URIRef)
-    return request
 
 
 def date_of_service(case: Graph) -> dt.date:
@@ -212,7 +209,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         variants = tuple(_records(case, knowledge, template, variant, criterion) for variant in template["variants"])
         found.append(Unknown(owner, link, variants, template=index))
     for kind in _kinds_read(knowledge, read):
-        if any(True for _ in case.subjects(IP.findingType, kind)) or _group_recorded_absent(case, knowledge, kind):
+        if any(True for _ in case.subjects(IP.findingType, kind)) or group_recorded_absent(case, knowledge, kind):
             continue
         found.append(Unknown(patient_of(case), IP.hasFinding, (Literal(True), Literal(False)), kind))
     return found
@@ -288,18 +285,6 @@ def _records(
     return Records(tuple(made))
 
 
-def _group_recorded_absent(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
-    """Whether the case records as absent the sign a listed sub-item counts as (ip:countsAsSign):
-    "trophic changes: none" documents each listed trophic change (nail changes ...) as absent too."""
-    for group in knowledge.ontology.objects(kind, IP.countsAsSign):
-        if group == kind:
-            continue
-        for fact in case.subjects(IP.findingType, group):
-            if (fact, IP.present, Literal(False)) in case or (fact, IP.testPositive, Literal(False)) in case:
-                return True
-    return False
-
-
 def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> list[URIRef]:
     kinds: set[URIRef] = set()
     for t in read:
@@ -334,13 +319,6 @@ def add_finding(graph: Graph, patient: Node, kind: URIRef, present: bool, node: 
     if not present:
         graph.add((fact, IP.present, Literal(False)))
     return fact
-
-
-def copy_graph(case: Graph) -> Graph:
-    result = Graph()
-    for triple in case:
-        result.add(triple)
-    return result
 
 
 def apply(case: Graph, assignment: dict[Unknown, Value]) -> Graph:

@@ -1,4 +1,4 @@
-"""Completions of the facts a case leaves undocumented, for the safety net of the three-valued rule.
+"""The facts a case leaves undocumented that a criterion reads, and their completions.
 
 A criterion's shape names the vocabulary it reads (the ``ip:`` terms of its SPARQL constraints). An
 *unknown* is a fact the criterion reads that the case does not record:
@@ -6,7 +6,7 @@ A criterion's shape names the vocabulary it reads (the ``ip:`` terms of its SPAR
 - an attribute of a recorded node (a therapy episode without ``ip:failedToRespond``, a pain
   assessment without ``ip:painScore`` ...), whose candidate values come from the property's range
   (booleans, the controlled values of its class, dates before the date of service, numbers from
-  ``completion-values.toml``);
+  ``values.toml``);
 - a finding of a type the criterion names that the case does not record at all, which may turn out
   present or documented absent; the unrecorded members of a class of findings the criterion reads
   (an OR list, an at-least-N group) are completed together, all present or all documented absent;
@@ -14,21 +14,16 @@ A criterion's shape names the vocabulary it reads (the ``ip:`` terms of its SPAR
 - a record the case does not hold at all (templates), and attributes that only go together (joints).
 
 A property without a declared domain applies to the classes whose case-form shape (``shapes/case-form*.ttl``)
-accepts it, and takes the values that shape lists (``sh:in``) where it lists them.
-
-``search`` looks for a completion of the unknowns that gives a wanted status: first each unknown's
-best value on its own, then all of them together, then one value at a time from there. The search is
-a heuristic: finding a completion proves that one exists; not finding one within its budget is
-evidence, not proof, that none does.
+accepts it, and takes the values that shape lists (``sh:in``) where it lists them. ``apply`` makes
+the completed case; ``kb.completion.search`` looks for a completion with a wanted status.
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -37,28 +32,18 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-import kb.engine  # noqa: F401  (registers the guideline hooks the enrichment runs)
-from kb.errors import KnowledgeGraphError
+from kb.completion.reads import shape_text, terms_read
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.namespaces import IP, SH
-from kb.pipeline import partialdates
-from kb.pipeline.caseform import check_case_form
-from kb.pipeline.enrichment import enrich
-from kb.pipeline.validation import PreparedQueryGraph, run_shacl
 
-VALUES_FILE = Path(__file__).with_name("completion-values.toml")
-KB_DIR = Path(__file__).resolve().parents[2] / "kb"
+VALUES_FILE = Path(__file__).with_name("values.toml")
 NAMESPACES = {"ip": IP, "xsd": URIRef("http://www.w3.org/2001/XMLSchema#")}
-RANK = {"not-met": 0, "not-documented": 1, "met": 2}
-NOT_APPLICABLE = "not-applicable"
-INVALID = "invalid"
 # The conditions a case records are the patient's diagnoses (a diagnosis not recorded is not held),
 # so only findings (signs, tests, features) may be missing from a record.
 KIND_LINKS = {
     IP.FindingType: (IP.ClinicalFinding, IP.findingType, IP.hasFinding),
 }
 MAX_VALUES = 8
-WRITES = {"add", "set"}  # the graph and enricher methods that record a fact
 PARTIAL_DATES = {URIRef("http://www.w3.org/2001/XMLSchema#gYear"), URIRef("http://www.w3.org/2001/XMLSchema#gYearMonth")}
 
 
@@ -118,120 +103,6 @@ def _literal(text: str, datatype: URIRef) -> Literal:
     return Literal(text, datatype=datatype)
 
 
-def shape_text(knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    texts = []
-    for constraint in knowledge.shapes.objects(criterion.shape, SH.sparql):
-        for prop in (SH.select, SH.ask):
-            value = knowledge.shapes.value(constraint, prop)
-            if value is not None:
-                texts.append(str(value))
-    return "\n".join(texts)
-
-
-def terms_read(knowledge: Knowledge, criterion: CriterionInfo) -> set[URIRef]:
-    """The terms the shape names, and the case terms its derived facts are computed from."""
-    named = {URIRef(str(IP) + name) for name in re.findall(r"\bip:(\w+)", shape_text(knowledge, criterion))}
-    sources = _derivation_sources(frozenset(knowledge.ontology.subjects(IP.derivedBy, None)))
-    read = set(named)
-    pending = [t for t in named if t in sources]
-    while pending:
-        term = pending.pop()
-        for source in sources.get(term, ()):
-            if source not in read:
-                read.add(source)
-                pending.append(source)
-    return read
-
-
-@cache
-def _derivation_sources(derived: frozenset[Node]) -> dict[URIRef, frozenset[URIRef]]:
-    """For each derived property, the terms read by the engine functions that compute it.
-
-    A static reading of kb/**/*.py: every function that writes a derived property (``IP.x`` in its
-    body) is taken to compute it from every other ``IP.y`` term its body names, and from the terms of
-    the kb functions it calls, directly or through further calls (a helper that reads the episodes'
-    dates), except callees that write derived properties themselves (``.add(IP.x, ...)``). A call
-    ``f(...)`` is resolved to ``f`` of the same module or the kb module it is imported
-    from; ``module.f(...)`` to ``f`` of that imported kb module; ``self.f(...)`` to the same module.
-    """
-    functions: dict[tuple[str, str], tuple[set[URIRef], set[tuple[str, str]]]] = {}
-    writes: dict[tuple[str, str], set[URIRef]] = {}
-    for path in sorted(KB_DIR.rglob("*.py")):
-        module = path.stem
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        defined = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
-        imported: dict[str, tuple[str, str] | str] = {}  # a name: (module, function), or a module
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kb"):
-                for alias in node.names:
-                    imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1], alias.name)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.startswith("kb."):
-                        imported[alias.asname or alias.name.rsplit(".", 1)[-1]] = alias.name.rsplit(".", 1)[-1]
-        for function in ast.walk(tree):
-            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            names = {
-                URIRef(str(IP) + node.attr)
-                for node in ast.walk(function)
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "IP"
-            }
-            calls: set[tuple[str, str]] = set()
-            for node in ast.walk(function):
-                if not isinstance(node, ast.Call):
-                    continue
-                if isinstance(node.func, ast.Attribute) and node.func.attr in WRITES:
-                    writes.setdefault((module, function.name), set()).update(
-                        URIRef(str(IP) + n.attr)
-                        for arg in node.args
-                        for n in ast.walk(arg)
-                        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "IP"
-                    )
-                if isinstance(node.func, ast.Name):
-                    name = node.func.id
-                    if name in defined:
-                        calls.add((module, name))
-                    elif isinstance(imported.get(name), tuple):
-                        target = imported[name]
-                        assert isinstance(target, tuple)
-                        calls.add(target)
-                elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-                    owner = node.func.value.id
-                    if owner == "self" and node.func.attr in defined:
-                        calls.add((module, node.func.attr))
-                    elif isinstance(imported.get(owner), str):
-                        calls.add((str(imported[owner]), node.func.attr))
-            previous = functions.get((module, function.name))
-            if previous is not None:
-                names |= previous[0]
-                calls |= previous[1]
-            functions[(module, function.name)] = (names, calls)
-
-    @cache
-    def reach(key: tuple[str, str]) -> frozenset[URIRef]:
-        terms: set[URIRef] = set()
-        seen = {key}
-        pending = [key]
-        while pending:
-            names, calls = functions[pending.pop()]
-            terms |= names
-            for target in calls:
-                # A callee that writes derived properties is a derivation of its own: its terms reach
-                # the criteria that read what it derives, not every caller.
-                if target in functions and target not in seen and not writes.get(target, set()) & derived:
-                    seen.add(target)
-                    pending.append(target)
-        return frozenset(terms)
-
-    sources: dict[URIRef, set[URIRef]] = {}
-    for key, (names, _) in functions.items():
-        for term in names & derived:
-            assert isinstance(term, URIRef)
-            sources.setdefault(term, set()).update(reach(key) - {term})
-    return {k: frozenset(v) for k, v in sources.items()}
-
-
 def _fixed() -> set[Node]:
     fixed = _settings()["fixed"]
     assert isinstance(fixed, list)
@@ -239,7 +110,7 @@ def _fixed() -> set[Node]:
 
 
 def _implied(prop: URIRef) -> list[URIRef]:
-    """The properties whose value documents ``prop`` too (completion-values.toml, [implied])."""
+    """The properties whose value documents ``prop`` too (values.toml, [implied])."""
     implied = _settings().get("implied", {})
     assert isinstance(implied, dict)
     return [_term(t) for t in implied.get(_n3(prop), [])]
@@ -473,7 +344,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
 
 
 def _recorded(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
-    return any(True for _ in case.subjects(IP.findingType, kind)) or _group_recorded_absent(case, knowledge, kind)
+    return any(True for _ in case.subjects(IP.findingType, kind)) or group_recorded_absent(case, knowledge, kind)
 
 
 def _documented(case: Graph, node: Node, prop: URIRef) -> bool:
@@ -488,7 +359,7 @@ def _joint_name(index: int) -> str:
 
 
 def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[Node]) -> list[Unknown]:
-    """Attributes that only go together (completion-values.toml, [[joint]]), on the nodes they fit."""
+    """Attributes that only go together (values.toml, [[joint]]), on the nodes they fit."""
     joints = _settings().get("joint", [])
     assert isinstance(joints, list)
     found: list[Unknown] = []
@@ -511,7 +382,7 @@ def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[No
     return found
 
 
-def _group_recorded_absent(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
+def group_recorded_absent(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
     """Whether the case records as absent the sign a listed sub-item counts as (ip:countsAsSign):
     "trophic changes: none" documents each listed trophic change (nail changes ...) as absent too."""
     for group in knowledge.ontology.objects(kind, IP.countsAsSign):
@@ -656,127 +527,3 @@ def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, varia
         prop = _term(key)
         for text in texts if isinstance(texts, list) else [texts]:
             case.add((node, prop, _value(case, ontology, request, prop, text)))
-
-
-def criterion_status(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    """The criterion's status for the case: only its own shape is validated (the others do not change it).
-
-    Prior procedures dated to the month or year are read as the engine reads them (kb/pipeline/partialdates.py):
-    the case is decided with every such date at the first and at the last day of its interval, and a
-    criterion whose status differs at the two ends is not documented.
-    """
-    graph = Graph()
-    for triple in case:
-        graph.add(triple)
-    try:
-        request = check_case_form(graph, knowledge, "<completion>")
-    except KnowledgeGraphError:
-        return INVALID
-    partial = partialdates.partial_procedure_dates(graph, request)
-    if not partial:
-        return _single_status(graph, request, knowledge, criterion)
-    statuses = set()
-    for latest in (False, True):
-        pinned = partialdates.pinned(graph, partial, latest)
-        try:
-            pinned_request = check_case_form(pinned, knowledge, "<completion>")
-        except KnowledgeGraphError:
-            return INVALID
-        statuses.add(_single_status(pinned, pinned_request, knowledge, criterion))
-    if len(statuses) == 1:
-        return statuses.pop()
-    return INVALID if INVALID in statuses else NOT_APPLICABLE if statuses == {NOT_APPLICABLE} else "not-documented"
-
-
-def _single_status(graph: Graph, request: Node, knowledge: Knowledge, criterion: CriterionInfo) -> str:
-    try:
-        enriched = enrich(graph, request, knowledge, "<completion>")
-    except KnowledgeGraphError:
-        return INVALID
-    if not criterion.target_classes & set(graph.objects(request, RDF.type)):
-        return NOT_APPLICABLE
-    assert criterion.shape is not None
-    data = PreparedQueryGraph()
-    for triple in enriched.graph:
-        data.add(triple)
-    _, report = run_shacl(data, knowledge.shapes, knowledge.axioms, [criterion.shape])
-    statuses = set()
-    for result in report.subjects(RDF.type, SH.ValidationResult):
-        if report.value(result, SH.focusNode) != request or report.value(result, SH.sourceShape) != criterion.shape:
-            continue
-        constraint = report.value(result, SH.sourceConstraint)
-        statuses.add(knowledge.constraint_status.get(constraint) if isinstance(constraint, URIRef) else None)
-    if not statuses:
-        return "met"
-    return "not-documented" if statuses == {IP.NotDocumented} else "not-met"
-
-
-Evaluate = Callable[[Graph], str]
-
-
-Seen = dict[frozenset[tuple[Unknown, Node]], str]
-
-
-def search(
-    case: Graph, found: list[Unknown], target: str, evaluate: Evaluate, budget: int = 80, seen: Seen | None = None
-) -> tuple[str, dict[Unknown, Node]]:
-    """Look for a completion of ``found`` that gives ``target``; return the best status reached and its completion.
-
-    ``seen`` keeps the statuses of completions already evaluated (shared by the two searches of a pend):
-    they are not evaluated again and do not count against the budget.
-    """
-    better = (lambda a, b: RANK[a] > RANK[b]) if target == "met" else (lambda a, b: RANK[a] < RANK[b])
-    spent = 0
-    known: Seen = {} if seen is None else seen
-
-    def run(assignment: dict[Unknown, Node]) -> str:
-        nonlocal spent
-        key = frozenset(assignment.items())
-        if key not in known:
-            spent += 1
-            known[key] = evaluate(apply(case, assignment))
-        return known[key]
-
-    best: dict[Unknown, Node] = {}
-    best_status = run(best)
-    if best_status not in RANK:
-        return best_status, best
-    if best_status == target:
-        return best_status, best
-    # Each unknown on its own: its value that moves the status furthest toward the target (ties: the
-    # first value that does not move it away).
-    chosen: dict[Unknown, Node] = {}
-    for unknown in found:
-        pick: tuple[str, Node] | None = None
-        for value in unknown.values:
-            if spent >= budget:
-                break
-            status = run({unknown: value})
-            if status not in RANK:
-                continue
-            if status == target:
-                return status, {unknown: value}
-            if pick is None or better(status, pick[0]):
-                pick = (status, value)
-        if pick is not None and not better(best_status, pick[0]):
-            chosen[unknown] = pick[1]
-    if chosen:
-        status = run(chosen)
-        if status in RANK and not better(best_status, status):
-            best, best_status = dict(chosen), status
-    # One value at a time from there.
-    for _ in range(2):
-        improved = False
-        for unknown in found:
-            for value in unknown.values:
-                if best_status == target or spent >= budget:
-                    return best_status, best
-                if best.get(unknown) == value:
-                    continue
-                trial = {**best, unknown: value}
-                status = run(trial)
-                if status in RANK and better(status, best_status):
-                    best, best_status, improved = trial, status, True
-        if not improved:
-            break
-    return best_status, best
