@@ -68,22 +68,22 @@ class Unknown:
 
     def describe(self) -> str:
         if self.members:
-            return f"the unrecorded {_local(self.kind or self.prop)} facts ({', '.join(_local(m) for m in self.members)})"
+            return f"the unrecorded {local(self.kind or self.prop)} facts ({', '.join(local(m) for m in self.members)})"
         if self.kind is not None:
-            return f"a {_local(self.kind)} fact"
+            return f"a {local(self.kind)} fact"
         if self.template is not None:
-            return f"an {_local(self.prop)} record"
+            return f"an {local(self.prop)} record"
         if self.joint is not None:
             return f"{_joint_name(self.joint)} of {self.subject}"
         if self.replaces is not None:
-            return f"{_local(self.prop)} {self.replaces} of {self.subject} to the day"
-        return f"{_local(self.prop)} of {self.subject}"
+            return f"{local(self.prop)} {self.replaces} of {self.subject} to the day"
+        return f"{local(self.prop)} of {self.subject}"
 
 
 Assignment = Mapping[Unknown, Node]
 
 
-def _local(term: Node) -> str:
+def local(term: Node) -> str:
     return str(term).split("#")[-1]
 
 
@@ -93,7 +93,7 @@ def _settings() -> dict[str, object]:
         return tomllib.load(handle)
 
 
-def _term(text: str) -> URIRef:
+def term(text: str) -> URIRef:
     """A prefixed name of the values file (``ip:painScore``, ``xsd:integer``) as an IRI."""
     prefix, _, name = text.partition(":")
     return URIRef(str(NAMESPACES[prefix]) + name)
@@ -106,14 +106,14 @@ def _literal(text: str, datatype: URIRef) -> Literal:
 def _fixed() -> set[Node]:
     fixed = _settings()["fixed"]
     assert isinstance(fixed, list)
-    return {_term(t) for t in fixed}
+    return {term(t) for t in fixed}
 
 
 def _implied(prop: URIRef) -> list[URIRef]:
     """The properties whose value documents ``prop`` too (values.toml, [implied])."""
     implied = _settings().get("implied", {})
     assert isinstance(implied, dict)
-    return [_term(t) for t in implied.get(_n3(prop), [])]
+    return [term(t) for t in implied.get(n3(prop), [])]
 
 
 def _form_facts(knowledge: Knowledge) -> tuple[dict[URIRef, set[URIRef]], dict[URIRef, list[Node]]]:
@@ -148,7 +148,7 @@ def _domains(knowledge: Knowledge, prop: URIRef) -> set[URIRef]:
         return {domain}
     form_domain = _settings().get("form_domain", {})
     assert isinstance(form_domain, dict)
-    if _n3(prop) in form_domain.get("skip", []):
+    if n3(prop) in form_domain.get("skip", []):
         return set()
     return _form_facts(knowledge)[0].get(prop, set())
 
@@ -158,19 +158,19 @@ def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, request: Node,
     overrides = _settings()["property"]
     assert isinstance(overrides, dict)
     rng = ont.value(prop, RDFS.range)
-    if _n3(prop) in overrides:
+    if n3(prop) in overrides:
         datatype = rng if isinstance(rng, URIRef) else URIRef(str(NAMESPACES["xsd"]) + "integer")
         values: list[Node] = []
         levels = _settings()["region_levels"]
         assert isinstance(levels, dict)
-        region = _local(case.value(request, IP.spinalRegion) or IP.Lumbar)
-        for text in overrides[_n3(prop)]:
+        region = local(case.value(request, IP.spinalRegion) or IP.Lumbar)
+        for text in overrides[n3(prop)]:
             if text == "$regionLevel":  # a level of the requested region
                 values.append(_literal(levels[region], datatype))
             elif text == "$otherRegionLevel":  # a level of another region
                 values.append(_literal(next(v for k, v in sorted(levels.items()) if k != region), datatype))
             elif text.startswith("$"):  # a value of the request (its level): the same as requested
-                values.extend(case.objects(request, _term("ip:" + text[1:])))
+                values.extend(case.objects(request, term("ip:" + text[1:])))
             else:
                 values.append(_literal(text, datatype))
         return tuple(dict.fromkeys(values))
@@ -237,8 +237,8 @@ def _local_xsd(term: URIRef) -> str:
     return str(term).rsplit("#", 1)[-1]
 
 
-def _n3(term: URIRef) -> str:
-    return f"ip:{_local(term)}" if str(term).startswith(str(IP)) else term.n3()
+def n3(term: URIRef) -> str:
+    return f"ip:{local(term)}" if str(term).startswith(str(IP)) else term.n3()
 
 
 def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, further_records: bool = False) -> list[Unknown]:
@@ -254,7 +254,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     text = shape_text(knowledge, criterion)
     # A fact that defines the request is still missing documentation where the shape itself asks
     # whether the request states it (`FILTER NOT EXISTS { $this ip:purpose ?p . }`).
-    asked = {_term("ip:" + n) for n in re.findall(r"FILTER NOT EXISTS \{\s*\$this ip:(\w+) \?\w+\s*\.\s*\}", text)}
+    asked = {term("ip:" + n) for n in re.findall(r"FILTER NOT EXISTS \{\s*\$this ip:(\w+) \?\w+\s*\.\s*\}", text)}
     fixed = _fixed() - asked
     derived = set(ont.subjects(IP.derivedBy, None))
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
@@ -269,7 +269,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
             p
             for p in read
             if p not in fixed
-            and _n3(p) not in alternative
+            and n3(p) not in alternative
             and p not in derived
             and ((p, RDF.type, OWL.DatatypeProperty) in ont or (p, RDF.type, OWL.ObjectProperty) in ont)
         ),
@@ -287,12 +287,12 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         domains = _domains(knowledge, prop)
         if not domains:
             # No declared domain and no case form: the request's own fact when the shape reads it as `$this ip:prop`.
-            if values and re.search(rf"\$this\s+ip:{_local(prop)}\b", text) and case.value(request, prop) is None:
+            if values and re.search(rf"\$this\s+ip:{local(prop)}\b", text) and case.value(request, prop) is None:
                 found.append(Unknown(request, prop, values))
             continue
-        if any(True for other in in_case.get(_n3(prop), []) for _ in case.subject_objects(_term(other))):
+        if any(True for other in in_case.get(n3(prop), []) for _ in case.subject_objects(term(other))):
             continue
-        condition = {_term(k): _term(v) for k, v in only_when.get(_n3(prop), {}).items()}
+        condition = {term(k): term(v) for k, v in only_when.get(n3(prop), {}).items()}
         for node in nodes:
             types = {t for t in case.objects(node, RDF.type) if isinstance(t, URIRef)}
             if not domains & knowledge.classes_with_superclasses(types):
@@ -315,7 +315,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     templates = _settings()["template"]
     assert isinstance(templates, list)
     for index, template in enumerate(templates):
-        link = _term(template["link"])
+        link = term(template["link"])
         if link not in read:
             continue
         if not all(re.search(rf"{re.escape(t)}(?![\w-])", text) for t in template.get("reads", [])):
@@ -364,11 +364,11 @@ def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[No
     assert isinstance(joints, list)
     found: list[Unknown] = []
     for index, joint in enumerate(joints):
-        props = {_term(k) for variant in joint["variants"] for k in variant}
+        props = {term(k) for variant in joint["variants"] for k in variant}
         if not props & read:
             continue
-        cls = _term(joint["class"])
-        condition = {_term(k): _term(v) for k, v in joint.get("when", {}).items()}
+        cls = term(joint["class"])
+        condition = {term(k): term(v) for k, v in joint.get("when", {}).items()}
         for node in nodes:
             types = {t for t in case.objects(node, RDF.type) if isinstance(t, URIRef)}
             if cls not in knowledge.classes_with_superclasses(types):
@@ -378,7 +378,7 @@ def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[No
             if all(_documented(case, node, p) for p in props):
                 continue
             variants = tuple(Literal(i) for i in range(len(joint["variants"])))
-            found.append(Unknown(node, _term(joint["key"]), variants, joint=index))
+            found.append(Unknown(node, term(joint["key"]), variants, joint=index))
     return found
 
 
@@ -398,19 +398,19 @@ def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> tuple[list[URIRef], 
     """The finding types the criterion names one by one, and the classes of finding types it reads with their members."""
     kinds: set[URIRef] = set()
     groups: dict[URIRef, list[URIRef]] = {}
-    for term in read:
-        classes = knowledge.individual_types.get(term, frozenset())
+    for read_term in read:
+        classes = knowledge.individual_types.get(read_term, frozenset())
         if any(c in classes for c in KIND_LINKS):
-            kinds.add(term)
+            kinds.add(read_term)
             continue
-        if (term, RDF.type, OWL.Class) in knowledge.ontology:
+        if (read_term, RDF.type, OWL.Class) in knowledge.ontology:
             # A class of finding types (or one whose members are finding types).
             members = sorted(
-                (i for i, cs in knowledge.individual_types.items() if term in cs and any(c in cs for c in KIND_LINKS)),
+                (i for i, cs in knowledge.individual_types.items() if read_term in cs and any(c in cs for c in KIND_LINKS)),
                 key=str,
             )
             if members:
-                groups[term] = members
+                groups[read_term] = members
     return sorted(kinds, key=str), dict(sorted(groups.items()))
 
 
@@ -478,7 +478,7 @@ def _value(case: Graph, ontology: Graph, request: Node, prop: URIRef, text: str)
         dos = dos_literal.toPython()
         return Literal((dos - dt.timedelta(days=int(text[5:]))).isoformat(), datatype=NAMESPACES["xsd"] + "date")
     if text.startswith("ip:"):
-        return _term(text)
+        return term(text)
     rng = ontology.value(prop, RDFS.range)
     return Literal(text, datatype=rng if isinstance(rng, URIRef) else None)
 
@@ -488,7 +488,7 @@ def _add_joint(case: Graph, unknown: Unknown, variant: int) -> None:
     assert isinstance(joints, list) and unknown.subject is not None
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
     for key, text in joints[unknown.joint or 0]["variants"][variant].items():
-        prop = _term(key)
+        prop = term(key)
         if not _documented(case, unknown.subject, prop):
             case.add((unknown.subject, prop, _value(case, knowledge_ontology(), request, prop, text)))
 
@@ -504,11 +504,11 @@ def _template_matched(case: Graph, ontology: Graph, template: dict[str, object])
     """Whether a linked record of the case matches the template's ``unless`` (then no record is added)."""
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
     assert isinstance(template["link"], str)
-    owner = _owner(case, ontology, _term(template["link"]))
+    owner = _owner(case, ontology, term(template["link"]))
     unless = template["unless"]
     assert isinstance(unless, dict) and isinstance(template["link"], str)
-    wanted = {_term(k): _value(case, ontology, request, _term(k), v) for k, v in unless.items()}
-    return any(all((node, k, v) in case for k, v in wanted.items()) for node in case.objects(owner, _term(template["link"])))
+    wanted = {term(k): _value(case, ontology, request, term(k), v) for k, v in unless.items()}
+    return any(all((node, k, v) in case for k, v in wanted.items()) for node in case.objects(owner, term(template["link"])))
 
 
 def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, variant: int) -> None:
@@ -516,14 +516,14 @@ def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, varia
     assert isinstance(templates, list)
     template = templates[index]
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
-    link = _term(template["link"])
+    link = term(template["link"])
     owner = _owner(case, ontology, link)
     if "unless" in template and _template_matched(case, ontology, template):
         return
     node = BNode()
     case.add((owner, link, node))
-    case.add((node, RDF.type, _term(template["class"])))
+    case.add((node, RDF.type, term(template["class"])))
     for key, texts in template["variants"][variant].items():
-        prop = _term(key)
+        prop = term(key)
         for text in texts if isinstance(texts, list) else [texts]:
             case.add((node, prop, _value(case, ontology, request, prop, text)))

@@ -35,11 +35,13 @@ from kb.completion.reads import shape_text, terms_read
 from kb.completion.status import copy_graph as copy_graph
 from kb.completion.status import request_of as request_of
 from kb.completion.unknowns import group_recorded_absent
+from kb.completion.unknowns import local as local
+from kb.completion.unknowns import n3 as n3
+from kb.completion.unknowns import term as term
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.namespaces import IP
 
 FACTS_FILE = Path(__file__).with_name("facts.toml")
-NAMESPACES = {"ip": str(IP), "xsd": str(XSD)}
 # The conditions a case records are the patient's diagnoses (a diagnosis not recorded is not held),
 # so only findings (signs, tests, features) may be missing from a record.
 FINDING_LINK = (IP.ClinicalFinding, IP.findingType, IP.hasFinding)
@@ -79,24 +81,10 @@ class Unknown:
         return self.kind is not None
 
 
-def local(term: Node) -> str:
-    return str(term).split("#")[-1]
-
-
-def n3(term: URIRef) -> str:
-    return f"ip:{local(term)}" if str(term).startswith(str(IP)) else term.n3()
-
-
 @cache
 def settings() -> dict[str, Any]:
     with FACTS_FILE.open("rb") as handle:
         return tomllib.load(handle)
-
-
-def term(text: str) -> URIRef:
-    """A prefixed name of the facts file (``ip:painScore``, ``xsd:integer``) as an IRI."""
-    prefix, _, name = text.partition(":")
-    return URIRef(NAMESPACES[prefix] + name)
 
 
 def fixed_properties() -> set[URIRef]:
