@@ -70,7 +70,8 @@ def _engine_functions() -> dict[tuple[str, str], _Function]:
     """The functions of kb/**/*.py by (module, name); functions of one name in a module are read as one.
 
     A call ``f(...)`` is resolved to ``f`` of the same module or the kb module it is imported from;
-    ``module.f(...)`` to ``f`` of that imported kb module; ``self.f(...)`` to the same module.
+    ``module.f(...)`` to ``f`` of that imported kb module (``import kb.x.module`` or
+    ``from kb.x import module``); ``self.f(...)`` to the same module.
     """
     functions: dict[tuple[str, str], _Function] = {}
     for path in sorted(KB_DIR.rglob("*.py")):
@@ -82,8 +83,12 @@ def _engine_functions() -> dict[tuple[str, str], _Function]:
         imported: dict[str, tuple[str, str] | str] = {}  # a name: (module, function), or a module
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("kb"):
+                package = KB_DIR.parent.joinpath(*node.module.split("."))
                 for alias in node.names:
-                    imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1], alias.name)
+                    if (package / f"{alias.name}.py").is_file():  # `from kb.guidelines import devices`: a module
+                        imported[alias.asname or alias.name] = alias.name
+                    else:
+                        imported[alias.asname or alias.name] = (node.module.rsplit(".", 1)[-1], alias.name)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.startswith("kb."):

@@ -1,7 +1,8 @@
 """Searching the values of unknowns for a wanted criterion status, within a budget of evaluations.
 
 ``search`` looks for a completion of the unknowns that gives a wanted status: first each unknown's
-best value on its own, then all of them together, then one value at a time from there. The search is
+best value on its own, then all of them together, then the unknowns that take the same values with one
+value each, then one value at a time from there. The search is
 a heuristic: finding a completion proves that one exists; not finding one within its budget is
 evidence, not proof, that none does.
 """
@@ -111,6 +112,22 @@ def search(
         status = run(chosen, force=True)
         if status is not None and status in RANK and not better(best_status, status):
             best, best_status = dict(chosen), status
+    # Unknowns that take the same values (findings present or absent) with one value each, together: a
+    # criterion that needs all of them absent moves only when all are.
+    alike: dict[tuple[Any, ...], list[U]] = {}
+    for unknown in found:
+        alike.setdefault(unknown.values, []).append(unknown)
+    for values, group in alike.items():
+        if len(group) < 2:
+            continue
+        for value in values:
+            for base in ({}, best) if best else ({},):
+                if best_status == target or spend.exhausted:
+                    return best_status, best
+                trial = {**base, **{unknown: value for unknown in group}}
+                status = run(trial)
+                if status is not None and status in RANK and better(status, best_status):
+                    best, best_status = trial, status
     # One value at a time from there.
     for _ in range(2):
         improved = False

@@ -277,11 +277,18 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     )
     nodes = sorted({s for s in case.subjects(RDF.type, None)}, key=str)
     ages = _age_thresholds(text)
+    recorded_absent = {
+        case.value(f, IP.findingType)
+        for f in case.subjects(IP.present, Literal(False))
+        if case.value(f, IP.findingType) is not None
+    }
     only_when = _settings().get("only_when", {})
     in_case = _settings().get("implied_in_case", {})
     assert isinstance(only_when, dict) and isinstance(in_case, dict)
     for prop in properties:
-        values = _candidates(knowledge, prop, dos, request, case)
+        # A completion does not contradict a documented negative: a value the case records as an absent
+        # finding ("balance not impaired") is not a candidate.
+        values = tuple(v for v in _candidates(knowledge, prop, dos, request, case) if v not in recorded_absent)
         if prop == IP.birthDate and ages:
             values = tuple(_birth_dates(dos, ages)) + values
         domains = _domains(knowledge, prop)
@@ -311,7 +318,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         for node, recorded in sorted(case.subject_objects(prop), key=str):
             if isinstance(recorded, Literal) and recorded.datatype in PARTIAL_DATES:
                 found.append(Unknown(node, prop, _interval_days(recorded), replaces=recorded))
-    found.extend(_joints(case, knowledge, read, nodes))
+    found.extend(_joints(case, knowledge, read, nodes, text))
     templates = _settings()["template"]
     assert isinstance(templates, list)
     for index, template in enumerate(templates):
@@ -344,7 +351,32 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
 
 
 def _recorded(case: Graph, knowledge: Knowledge, kind: URIRef) -> bool:
-    return any(True for _ in case.subjects(IP.findingType, kind)) or group_recorded_absent(case, knowledge, kind)
+    """Whether the case documents the finding by the date of service (the shapes do not read a finding
+    noted after it): recorded, recorded absent as its group, or of a history (values.toml, [[history]])
+    the case records another kind of."""
+    dos = case.value(next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest))), IP.dateOfService)
+    return (
+        any(not _after(case.value(f, IP.diagnosedOn), dos) for f in case.subjects(IP.findingType, kind))
+        or group_recorded_absent(case, knowledge, kind)
+        or _history_recorded(case, kind)
+    )
+
+
+def _after(day: Node | None, dos: Node | None) -> bool:
+    """Whether a recorded date (a day, month or year) lies wholly after the date of service."""
+    if not isinstance(day, Literal) or not isinstance(dos, Literal):
+        return False
+    return str(day) > str(dos)[: len(str(day))]
+
+
+def _history_recorded(case: Graph, kind: URIRef) -> bool:
+    histories = _settings().get("history", [])
+    assert isinstance(histories, list)
+    for history in histories:
+        kinds = {term(k) for k in history["kinds"]}
+        if kind in kinds and any(True for k in kinds for _ in case.subjects(IP.findingType, k)):
+            return True
+    return False
 
 
 def _documented(case: Graph, node: Node, prop: URIRef) -> bool:
@@ -358,14 +390,17 @@ def _joint_name(index: int) -> str:
     return str(joints[index]["name"])
 
 
-def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[Node]) -> list[Unknown]:
-    """Attributes that only go together (values.toml, [[joint]]), on the nodes they fit."""
+def _joints(case: Graph, knowledge: Knowledge, read: set[URIRef], nodes: list[Node], text: str) -> list[Unknown]:
+    """Attributes that only go together (values.toml, [[joint]]), on the nodes they fit; a joint with
+    ``reads`` only for a shape that names each of those terms."""
     joints = _settings().get("joint", [])
     assert isinstance(joints, list)
     found: list[Unknown] = []
     for index, joint in enumerate(joints):
         props = {term(k) for variant in joint["variants"] for k in variant}
         if not props & read:
+            continue
+        if not all(re.search(rf"{re.escape(r)}(?![\w-])", text) for r in joint.get("reads", [])):
             continue
         cls = term(joint["class"])
         condition = {term(k): term(v) for k, v in joint.get("when", {}).items()}
