@@ -12,7 +12,9 @@ Registered in ``kb.pipeline.enrichment.GUIDELINE_HOOKS``; runs after the generic
   neurolysis are allowable if there is a question about the pain generator, different levels are
   to be targeted, or if there is surgery in the same spinal region." ``ip:repeatDiagnosticsAllowedAfter``
   names the neurolysis when it was successful and a condition holds; ``ip:repeatDiagnosticsPossibleAfter``
-  when a condition holds but its result is not recorded (CG301-F-DIAG is then not documented).
+  when neither its result nor the conditions rule repeat diagnostics out, but they do not both
+  allow them (CG301-F-DIAG is then not documented); ``ip:painGeneratorQuestionUnknown`` when only an
+  unrecorded question about the pain generator could make a condition hold.
 """
 
 from __future__ import annotations
@@ -58,14 +60,20 @@ def _successful(e: Enricher, rf: ProcedureFact) -> bool | None:
     return None
 
 
-def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool:
-    """A question about the pain generator, different levels targeted, or surgery in the region.
+def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool | None:
+    """A question about the pain generator, different levels targeted, or surgery in the region: True
+    when one holds, False when none does, None when none is documented and the question about the pain
+    generator is not recorded (a finding an examination did not record is unknown).
 
     A finding or surgery recorded as absent (``ip:present false``) is a documented negative and never
-    counts."""
+    counts. The levels are the request's, and a recorded surgical history is the whole history."""
+    question_recorded_absent = False
     for finding in e.g.objects(e.patient, IP.hasFinding):
-        if (finding, IP.findingType, IP.PainGeneratorInQuestion) in e.g and not e.absent(finding):
+        if (finding, IP.findingType, IP.PainGeneratorInQuestion) not in e.g:
+            continue
+        if not e.absent(finding):
             return True
+        question_recorded_absent = True
     requested, treated = levels_of(e.g, e.request), levels_of(e.g, rf.node)
     if requested and treated and not requested <= treated:
         return True
@@ -75,7 +83,7 @@ def _repeat_diagnostics_condition(e: Enricher, rf: ProcedureFact) -> bool:
         date = node_date(e.g, surgery, IP.performedOn)
         if date is not None and rf.date < date <= e.dos and (surgery, IP.spinalRegion, e.region) in e.g:
             return True
-    return False
+    return False if question_recorded_absent else None
 
 
 def _diagnostic_count(e: Enricher) -> None:
@@ -97,12 +105,15 @@ def _diagnostic_count(e: Enricher) -> None:
         last = neurolyses[-1]
         e.add(IP.lastRegionRadiofrequency, last.node)
         success = _successful(e, last)
-        if success is not False and _repeat_diagnostics_condition(e, last):
-            if success:
+        condition = _repeat_diagnostics_condition(e, last)
+        if success is not False and condition is not False:
+            if success and condition:
                 restart = last
                 e.add(IP.repeatDiagnosticsAllowedAfter, last.node)
             else:
                 e.add(IP.repeatDiagnosticsPossibleAfter, last.node)
+                if condition is None:
+                    e.add(IP.painGeneratorQuestionUnknown, Literal(True))
     if restart is not None:
         counted = [p for p in episode if p.date > restart.date and p.purpose == IP.DiagnosticBlock]
     else:
