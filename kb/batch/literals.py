@@ -1,0 +1,43 @@
+"""Which literals an Oxigraph store keeps exactly as written.
+
+An Oxigraph store keeps typed values in a canonical form: ``"05"^^xsd:integer`` is read back as
+``"5"``, ``"50.0"^^xsd:decimal`` as ``"50"``, ``"1"^^xsd:boolean`` as ``"true"``, a derived integer
+type such as ``xsd:int`` as ``xsd:integer``, and language tags in lower case. rdflib and pySHACL keep
+the literal as the case wrote it, which a report shows (``sh:value``, messages) and a datatype
+constraint reads. The set-based paths therefore load only the cases whose literals are all stable,
+and hand any other case to pySHACL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rdflib import XSD, Literal
+from rdflib.term import Node
+
+# The lexical forms Oxigraph reads back unchanged, by datatype (a form that Oxigraph cannot parse
+# as a value of the datatype is also kept, but it is refused here too: such a literal is rare).
+_STABLE = {
+    XSD.string: None,
+    XSD.integer: re.compile(r"0|-?[1-9][0-9]{0,17}"),
+    XSD.decimal: re.compile(r"-?(0|[1-9][0-9]{0,15})(\.[0-9]{0,15}[1-9])?"),
+    XSD.boolean: re.compile(r"true|false"),
+    XSD.date: re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"),
+    XSD.gYearMonth: re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])"),
+    XSD.gYear: re.compile(r"[0-9]{4}"),
+}
+_DECIMAL_ZERO = "-0"
+
+
+def stable_in_oxigraph(term: Node) -> bool:
+    """False for a literal an Oxigraph store would read back in another form or datatype."""
+    if not isinstance(term, Literal):
+        return True
+    if term.language is not None:
+        return term.language == term.language.lower()
+    datatype = term.datatype or XSD.string
+    if datatype not in _STABLE:
+        return False
+    pattern = _STABLE[datatype]
+    text = str(term)
+    return pattern is None or (pattern.fullmatch(text) is not None and text != _DECIMAL_ZERO)
