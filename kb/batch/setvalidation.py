@@ -20,7 +20,9 @@ How:
    (``pyshacl.constraints.sparql.sparql_based_constraints``): ``?value`` (or the focus node when it is
    unbound) is the value, duplicate solutions are dropped, and every ``{?var}`` / ``{$var}`` of the
    constraint's and the shape's messages is replaced by the solution's value.
-4. A shape that is not made of SHACL-SPARQL constraints only (``ShapePlan.by_pyshacl``) is validated
+4. A case holding a literal that the store would read back in another form (``kb.batch.literals``:
+   ``"05"^^xsd:integer`` becomes ``"5"``) is validated by pySHACL, as the single-request path does.
+5. A shape that is not made of SHACL-SPARQL constraints only (``ShapePlan.by_pyshacl``) is validated
    by pySHACL for that case and its results join the report.
 """
 
@@ -40,11 +42,12 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
+from kb.batch.literals import stable_in_oxigraph
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
-from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl
+from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl, validate_case
 
 # rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.
 _SH_SPARQLConstraintComponent = URIRef("http://www.w3.org/ns/shacl#SPARQLConstraintComponent")
@@ -380,7 +383,14 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
             if constraint.set_query is not None:
                 _collect(_ox_rows(store.query(constraint.set_query, custom_functions=functions), owner), plan, constraint, None)
                 continue
-            for node in sorted(focus[shape], key=str):
+            nodes = focus[shape]
+            if constraint.concat_query is not None and constraint.concat is not None:
+                # Set-based, except the focus nodes whose GROUP_CONCAT joins several items (their order is rdflib's).
+                variable, separator = constraint.concat
+                joined = list(_ox_rows(store.query(constraint.concat_query, custom_functions=functions), owner))
+                nodes = {row["this"] for _, row in joined if separator in str(row.get(variable, ""))}
+                _collect([(c, row) for c, row in joined if row.get("this") not in nodes], plan, constraint, None)
+            for node in sorted(nodes, key=str):
                 case = owner[node]
                 rows: Iterable[tuple[_Case | None, Row]]
                 if constraint.by_rdflib:
@@ -431,10 +441,15 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
     """The ``(conforms, report)`` of each enriched case, in order, as ``validate_case`` gives them."""
     plans = shape_plans(knowledge)
     cases = [_Case(index=i, graph=graph, request=request) for i, (graph, request) in enumerate(items)]
-    for group in _partitions(cases, _knowledge_terms(knowledge)):
+    # A case with a literal the store would read back in another form is validated by pySHACL.
+    by_pyshacl = {c.index for c in cases if not all(stable_in_oxigraph(o) for o in c.graph.objects())}
+    for group in _partitions([c for c in cases if c.index not in by_pyshacl], _knowledge_terms(knowledge)):
         _validate_partition(group, knowledge, plans)
     reports: list[tuple[bool, Graph]] = []
     for case in cases:
+        if case.index in by_pyshacl:
+            reports.append(validate_case(case.graph, knowledge, case.request))
+            continue
         fallback = [s for s in applicable_shapes(case.graph, case.request, knowledge) if s not in plans or plans[s].by_pyshacl]
         extra: list[Graph] = []
         if fallback:
