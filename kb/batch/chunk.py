@@ -8,6 +8,7 @@ Dask workers and the client cheaply.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Sequence
@@ -129,7 +130,23 @@ def decide_chunk(
 ) -> ChunkResult:
     """Decide each case of the chunk; ``validator`` is ``set`` (the form shapes screened and the
     criterion shapes validated over the whole chunk) or ``pyshacl`` (each case checked and validated
-    as the single-request path does; ``per-case`` also parses as it does)."""
+    as the single-request path does; ``per-case`` also parses as it does).
+
+    The cyclic garbage collector is paused while the chunk is decided: the chunk's graphs are alive
+    until its end, and each collection would walk them all again (about a tenth of the chunk's time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _decide_chunk(
+    inputs: Sequence[CaseInput], knowledge: Knowledge, validator: str, rdf: bool, with_report: bool, store: bool
+) -> ChunkResult:
     result = ChunkResult(outcomes=[])
     seconds = result.seconds
     slots: list[CaseOutcome | None] = []

@@ -170,21 +170,25 @@ def _knowledge_terms(knowledge: Knowledge) -> frozenset[URIRef]:
     return frozenset(t for g in (knowledge.ontology, knowledge.shapes) for triple in g for t in triple if isinstance(t, URIRef))
 
 
-def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node]:
-    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies."""
+def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node] | None:
+    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies; None when the
+    case holds a literal the store would read back in another form (``kb.batch.literals``)."""
     nodes: set[Node] = set()
     for s, _, o in graph:
-        for t in (s, o):
-            if isinstance(t, URIRef) and t not in shared and not str(t).startswith(_SHARED_NAMESPACES):
-                nodes.add(t)
+        if isinstance(o, Literal):
+            if not stable_in_oxigraph(o):
+                return None
+        elif isinstance(o, URIRef) and o not in shared and not str(o).startswith(_SHARED_NAMESPACES):
+            nodes.add(o)
+        if isinstance(s, URIRef) and s not in shared and not str(s).startswith(_SHARED_NAMESPACES):
+            nodes.add(s)
     return nodes
 
 
-def _partitions(cases: list[_Case], shared: frozenset[URIRef]) -> list[list[_Case]]:
-    """Groups of cases with pairwise disjoint nodes, in input order (first fit)."""
+def _partitions(cases: list[_Case]) -> list[list[_Case]]:
+    """Groups of cases with pairwise disjoint nodes (``_Case.nodes``), in input order (first fit)."""
     groups: list[tuple[list[_Case], set[Node]]] = []
     for case in cases:
-        case.nodes = _owned_nodes(case.graph, shared)
         for members, taken in groups:
             if taken.isdisjoint(case.nodes):
                 members.append(case)
@@ -442,8 +446,15 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
     plans = shape_plans(knowledge)
     cases = [_Case(index=i, graph=graph, request=request) for i, (graph, request) in enumerate(items)]
     # A case with a literal the store would read back in another form is validated by pySHACL.
-    by_pyshacl = {c.index for c in cases if not all(stable_in_oxigraph(o) for o in c.graph.objects())}
-    for group in _partitions([c for c in cases if c.index not in by_pyshacl], _knowledge_terms(knowledge)):
+    shared = _knowledge_terms(knowledge)
+    by_pyshacl: set[int] = set()
+    for case in cases:
+        nodes = _owned_nodes(case.graph, shared)
+        if nodes is None:
+            by_pyshacl.add(case.index)
+        else:
+            case.nodes = nodes
+    for group in _partitions([c for c in cases if c.index not in by_pyshacl]):
         _validate_partition(group, knowledge, plans)
     reports: list[tuple[bool, Graph]] = []
     for case in cases:
