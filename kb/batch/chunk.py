@@ -137,7 +137,7 @@ def decide_chunk(
     While the chunk is decided the cyclic garbage collector runs less often (``_GC_THRESHOLDS``): the
     chunk's graphs live until its end, and Python's default thresholds walk them again and again
     (about a seventh of the chunk's time). Young collections still run, so short-lived cycles are
-    freed as before and memory stays close to what it is with the defaults.
+    freed as before, and one full collection ends the chunk.
     """
     thresholds = gc.get_threshold()
     gc.set_threshold(*_GC_THRESHOLDS)
@@ -145,6 +145,9 @@ def decide_chunk(
         return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
     finally:
         gc.set_threshold(*thresholds)
+        # The chunk's cyclic garbage is freed here, on this thread: it may hold Oxigraph objects,
+        # which must not be dropped on another thread (a Dask worker's event loop, for one).
+        gc.collect()
 
 
 def _decide_chunk(

@@ -372,6 +372,7 @@ def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:
             graph_name = solution[CASE_GRAPH]
             assert isinstance(graph_name, ox.NamedNode)
             flagged.add(names[graph_name.value])
+        del solutions  # dropped on this thread (Oxigraph's query solutions are bound to it)
     return flagged
 
 

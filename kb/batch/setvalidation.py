@@ -326,28 +326,16 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
 # -- the chunk ------------------------------------------------------------------------------------
 
 
-def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
-    store = ox.Store()
-    loader = _Loader()
-    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
-    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
-    # does to rdflib, over the case and the axioms).
-    store.extend(_mixed_axioms(knowledge))
-    owner: dict[Node, _Case] = {}
-    allowed: dict[int, set[URIRef]] = {}
-    case_graphs: dict[str, _Case] = {}
-    for case in cases:
-        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
-        case.graph_name = graph_name
-        case_graphs[graph_name.value] = case
-        store.extend(list(loader.quads(case, graph_name)))
-        for node in case.nodes:
-            owner[node] = case
-        applicable = applicable_shapes(case.graph, case.request, knowledge)
-        allowed[case.index] = {s for s in applicable if s in plans and not plans[s].by_pyshacl}
-    targets = sorted({t for case in cases for s in allowed[case.index] for t in plans[s].targets})
-    if not targets:
-        return
+def _focus_nodes(
+    store: ox.Store,
+    targets: list[URIRef],
+    case_graphs: dict[str, _Case],
+    owner: dict[Node, _Case],
+    allowed: dict[int, set[URIRef]],
+    plans: dict[URIRef, ShapePlan],
+    loader: _Loader,
+) -> tuple[dict[URIRef, set[Node]], list[ox.Quad]]:
+    """The focus nodes of each shape, and the quads that record them in each case's graph."""
     values = " ".join(f"<{t}>" for t in targets)
     focus_rows = store.query(
         "SELECT DISTINCT ?g ?this ?class WHERE { VALUES ?class { " + values + " } "
@@ -370,6 +358,35 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 focus[shape].add(node)
                 assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
                 markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), graph_term))
+    return focus, markers
+
+
+def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
+    store = ox.Store()
+    loader = _Loader()
+    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
+    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
+    # does to rdflib, over the case and the axioms).
+    store.extend(_mixed_axioms(knowledge))
+    owner: dict[Node, _Case] = {}
+    allowed: dict[int, set[URIRef]] = {}
+    case_graphs: dict[str, _Case] = {}
+    for case in cases:
+        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
+        case.graph_name = graph_name
+        case_graphs[graph_name.value] = case
+        store.extend(list(loader.quads(case, graph_name)))
+        for node in case.nodes:
+            owner[node] = case
+        applicable = applicable_shapes(case.graph, case.request, knowledge)
+        allowed[case.index] = {s for s in applicable if s in plans and not plans[s].by_pyshacl}
+    targets = sorted({t for case in cases for s in allowed[case.index] for t in plans[s].targets})
+    if not targets:
+        return
+    # In a function of its own: Oxigraph's query solutions may only be dropped on the thread that made
+    # them, and rdflib's SPARQL evaluation below leaves reference cycles through this frame, which a
+    # later collection may free on another thread.
+    focus, markers = _focus_nodes(store, targets, case_graphs, owner, allowed, plans, loader)
     store.extend(markers)
     labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
 
