@@ -13,7 +13,7 @@ from kb.pipeline import partialdates
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import MAX_CASE_BYTES, parse_case, read_case_file
 from kb.pipeline.determination import NOT_DOCUMENTED, Determination, applicable_criteria, collect, criterion_status, decide
-from kb.pipeline.enrichment import enrich
+from kb.pipeline.enrichment import Enriched, enrich
 from kb.pipeline.validation import validate_case
 
 
@@ -34,11 +34,25 @@ def _determine_over_intervals(case: Graph, partial: list[partialdates.PartialDat
     """Decide with every partial procedure date at the first and at the last day of its interval; a
     criterion decided differently at the two ends is not documented (kb/pipeline/partialdates.py)."""
     runs = []
-    for latest in (False, True):
-        pinned = partialdates.pinned(case, partial, latest)
-        enriched = enrich(pinned, check_case_form(pinned, kn, source), kn, source)
+    for enriched in enrich_interval_ends(case, partial, kn, source):
         conforms, report = validate_case(enriched.graph, kn, enriched.request)
         runs.append((enriched, conforms, report))
+    return decide_over_intervals(case, partial, runs, kn, source)
+
+
+def enrich_interval_ends(case: Graph, partial: list[partialdates.PartialDate], kn: Knowledge, source: str) -> list[Enriched]:
+    """The case enriched with every partial procedure date at the first, then at the last day of its interval."""
+    ends = []
+    for latest in (False, True):
+        pinned = partialdates.pinned(case, partial, latest)
+        ends.append(enrich(pinned, check_case_form(pinned, kn, source), kn, source))
+    return ends
+
+
+def decide_over_intervals(
+    case: Graph, partial: list[partialdates.PartialDate], runs: list[tuple[Enriched, bool, Graph]], kn: Knowledge, source: str
+) -> Determination:
+    """The determination from the validated runs of ``enrich_interval_ends`` (each with its conforms and report)."""
     (first, first_conforms, first_report), (last, last_conforms, last_report) = runs
     at_first = collect(first_report, first.request, kn)
     merged = partialdates.merge(

@@ -14,7 +14,8 @@ import pytest
 from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
 
-from kb.batch.differential import Comparison, compare_chunk, files, fixture_and_example_files
+from kb.batch.differential import Comparison, compare_chunk, files, fixture_and_example_files, form_variants
+from kb.batch.formscreen import cases_to_check, compile_screen
 from kb.batch.generate import generate
 from kb.batch.setvalidation import validate_cases
 from kb.batch.shape_plans import shape_plans
@@ -31,6 +32,7 @@ CHUNK = 200
 ALL_FILES = fixture_and_example_files(REPO_ROOT)
 CHUNKS = [ALL_FILES[i : i + CHUNK] for i in range(0, len(ALL_FILES), CHUNK)]
 GENERATED = int(os.environ.get("IPKG_DIFFERENTIAL_CASES", "80"))
+FORM_VARIANTS = int(os.environ.get("IPKG_DIFFERENTIAL_FORM_VARIANTS", "240"))
 
 
 @pytest.mark.parametrize("paths", CHUNKS, ids=[f"files-{i * CHUNK}" for i in range(len(CHUNKS))])
@@ -40,6 +42,8 @@ def test_fixtures_and_examples_give_pyshacls_reports(paths: list[Path], knowledg
     assert comparison.cases + comparison.refused == len(paths)
     assert comparison.results > 0
     assert comparison.mismatches == []
+    assert comparison.form_cases == len(paths)
+    assert comparison.form_mismatches == []
 
 
 def test_every_fixture_and_example_is_compared() -> None:
@@ -55,6 +59,7 @@ def test_generated_cases_of_all_eight_guidelines_give_pyshacls_reports(knowledge
     }
     assert comparison.nonconforming > 0
     assert comparison.mismatches == []
+    assert comparison.form_cases == GENERATED and comparison.form_mismatches == []
 
 
 def test_every_criterion_shape_is_evaluated_set_based(knowledge: Knowledge) -> None:
@@ -99,3 +104,56 @@ def test_a_shape_with_core_constraints_is_validated_by_pyshacl(knowledge: Knowle
         assert isomorphic(report, ref_report)
         messages |= set(report.objects(None, SH.resultMessage))
     assert Literal("three levels (test)") in messages
+
+
+# -- form checks: the case-form shapes screened over the chunk -------------------------------------
+
+
+def test_cases_with_form_faults_get_the_single_request_form_problems(knowledge: Knowledge) -> None:
+    """Generated cases with form faults: the batch path's form results are the single-request path's,
+    and the screen is exercised both ways (cases it clears, cases whose shape problems it leaves to pySHACL)."""
+    items = list(form_variants(FORM_VARIANTS, seed=5))
+    comparison = Comparison()
+    compare_chunk(items, knowledge, comparison)
+    assert comparison.form_cases == len(items)
+    assert comparison.form_mismatches == []
+    assert comparison.mismatches == []
+    flagged = cases_to_check([graph for _, graph in items], knowledge)
+    shapes_matter = 0
+    for index, (source, graph) in enumerate(items):
+        results = []
+        for skip in (False, True):
+            try:
+                results.append(str(check_case_form(graph, knowledge, source, form_shapes_conform=skip)))
+            except Exception as exc:
+                results.append(str(exc))
+        if results[0] != results[1]:
+            shapes_matter += 1
+            assert index in flagged, source
+    assert shapes_matter > 10
+    assert 0 < len(flagged) < len(items)
+
+
+def test_the_form_screen_compiles_every_case_form_shape(knowledge: Knowledge) -> None:
+    screen = compile_screen(knowledge.form_shapes)
+    assert screen.incomplete == ()
+    targeted = {s for p in (SH.targetClass, SH.targetSubjectsOf) for s in knowledge.form_shapes.subjects(p, None)}
+    assert len(screen.queries) == len(targeted) > 20
+
+
+def test_a_form_shape_the_screen_cannot_compile_sends_every_case_to_pyshacl(knowledge: Knowledge) -> None:
+    shapes = Graph()
+    for triple in knowledge.form_shapes:
+        shapes.add(triple)
+    shapes.parse(
+        data="""@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ip: <https://w3id.org/ipkg/ontology#> .
+        <urn:test:TwoLevels> a sh:NodeShape ; sh:targetClass ip:PriorAuthorizationRequest ;
+          sh:property [ sh:path ip:spinalLevel ; sh:minCount 2 ] .""",
+        format="turtle",
+    )
+    changed = Knowledge(knowledge.ontology, knowledge.shapes, shapes)
+    assert [reason for reason in compile_screen(shapes).incomplete if "TwoLevels" in reason]
+    names = ("cg300-acute-approved.ttl", "cg300-acute-denied.ttl")
+    graphs = [read_case_file(REPO_ROOT / "examples" / "cases" / name) for name in names]
+    assert cases_to_check(graphs, changed) == {0, 1}
+    assert cases_to_check(graphs, knowledge) == set()

@@ -10,12 +10,20 @@ Command (the figures of docs/benchmark.md):
 
 ``--fixtures`` adds every criterion fixture and every example case; ``--part K/N`` compares every
 N-th generated case only, so that N processes share a run.
+
+The form checks are compared too: for every case, the batch path's result (``kb.batch.formscreen``:
+the case-form shapes screened over the chunk, pySHACL only for the flagged cases) must be the
+single-request path's (``check_case_form``): the same request node, or the same error with the same
+problems. Valid cases rarely exercise the form shapes, so ``--form-variants N`` also compares N
+generated cases with one to three form faults each (``form_variants``: a value replaced by one of
+another kind, datatype or range, a value repeated, a statement left out, a node retyped).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -23,14 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdflib import RDF, Graph
+from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
+from rdflib.term import Node
 
 import kb.guidelines  # noqa: F401  (registers every guideline's enrichment hooks)
+from kb.batch.formscreen import check_forms
 from kb.batch.generate import generate
 from kb.batch.setvalidation import validate_cases
 from kb.knowledge import Knowledge, load_knowledge
-from kb.namespaces import SH
+from kb.namespaces import CASE, IP, SH
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import read_case_file
 from kb.pipeline.enrichment import Enriched, enrich
@@ -44,6 +54,9 @@ class Comparison:
     results: int = 0  # validation results in pySHACL's reports
     nonconforming: int = 0
     mismatches: list[str] = field(default_factory=list)
+    form_cases: int = 0  # cases whose form checks were compared
+    form_refused: int = 0  # of those, cases the form checks refuse
+    form_mismatches: list[str] = field(default_factory=list)
     pyshacl_seconds: float = 0.0
     set_seconds: float = 0.0
     guidelines: dict[str, int] = field(default_factory=dict)
@@ -56,18 +69,45 @@ class Comparison:
             "nonconforming_reports": self.nonconforming,
             "mismatches": len(self.mismatches),
             "mismatched_cases": self.mismatches[:20],
+            "form_checks_compared": self.form_cases,
+            "form_checks_refused": self.form_refused,
+            "form_mismatches": len(self.form_mismatches),
+            "form_mismatched_cases": self.form_mismatches[:20],
             "guidelines": dict(sorted(self.guidelines.items())),
             "pyshacl_validation_seconds": round(self.pyshacl_seconds, 2),
             "set_validation_seconds": round(self.set_seconds, 2),
         }
 
 
+def _form_result(result: URIRef | Exception) -> tuple[str, str]:
+    if isinstance(result, Exception):
+        return type(result).__name__, str(result)
+    return "request", str(result)
+
+
+def compare_forms(items: list[tuple[str, Graph]], knowledge: Knowledge, comparison: Comparison) -> list[URIRef | Exception]:
+    """The form checks of the chunk both ways; every case whose results differ is recorded. Returns the batch path's."""
+    got = check_forms([(graph, source) for source, graph in items], knowledge)
+    for (source, graph), result in zip(items, got, strict=True):
+        try:  # the same graph: a blank node of several types is described by the type rdflib lists first
+            reference: URIRef | Exception = check_case_form(graph, knowledge, source)
+        except Exception as exc:  # compared with the batch path's error
+            reference = exc
+        comparison.form_cases += 1
+        comparison.form_refused += 1 if isinstance(reference, Exception) else 0
+        if _form_result(reference) != _form_result(result):
+            comparison.form_mismatches.append(source)
+    return got
+
+
 def compare_chunk(items: list[tuple[str, Graph]], knowledge: Knowledge, comparison: Comparison) -> None:
-    """Enrich each case, validate the chunk both ways, and record every case whose reports differ."""
+    """Check the form of the chunk's cases and validate the enriched cases both ways; record every
+    case whose form results or reports differ."""
     enriched: list[tuple[str, Enriched]] = []
-    for source, graph in items:
+    for (source, graph), request in zip(items, compare_forms(items, knowledge, comparison), strict=True):
         try:
-            request = check_case_form(graph, knowledge, source)
+            if isinstance(request, Exception):
+                raise request
             enriched.append((source, enrich(graph, request, knowledge, source)))
         except Exception:  # refused cases have no report; the batch reports them the same way
             comparison.refused += 1
@@ -84,6 +124,70 @@ def compare_chunk(items: list[tuple[str, Graph]], knowledge: Knowledge, comparis
         comparison.nonconforming += 0 if conforms else 1
         if conforms != set_conforms or not isomorphic(report, set_report):
             comparison.mismatches.append(source)
+
+
+# Replacement values of a form fault: other node kinds, datatypes, lexical forms and ranges.
+_FAULT_VALUES: tuple[Node, ...] = (
+    Literal("x"),
+    Literal("x", lang="en"),
+    Literal(-1),
+    Literal(11),
+    Literal(101),
+    Literal("7.5", datatype=XSD.decimal),
+    Literal("1e1", datatype=XSD.double),
+    Literal("5", datatype=XSD.int),
+    Literal("true", datatype=XSD.boolean),
+    Literal("1", datatype=XSD.boolean),
+    Literal("2024-06-10", datatype=XSD.date),
+    Literal("2031-01-01", datatype=XSD.date),
+    Literal("2024-06", datatype=XSD.gYearMonth),
+    Literal("2024", datatype=XSD.gYear),
+    Literal("2024-06-10T10:00:00", datatype=XSD.dateTime),
+    Literal("L4-L5"),
+    Literal("L4-L5\n"),
+    Literal("WA"),
+    IP.Lumbar,
+    IP.Left,
+    IP.PhysicalTherapy,
+    IP.InitialPhase,
+    IP.Patient,
+    URIRef(f"{CASE}elsewhere"),
+)
+_FAULT_TYPES = (IP.Patient, IP.PainAssessment, IP.ProcedureRecord, IP.Condition, IP.ClinicalFinding, IP.ServiceLine)
+
+
+def form_fault(graph: Graph, rng: random.Random) -> Graph:
+    """The case with one to three form faults: a value replaced, a value repeated with another, a
+    statement left out, or a node given another type."""
+    triples = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), str(t[2])))
+    for _ in range(rng.randint(1, 3)):
+        if not triples:
+            break
+        s, p, o = triples[rng.randrange(len(triples))]
+        kind = rng.choice(("replace", "replace", "repeat", "drop", "retype", "blank"))
+        if kind == "replace" and p != RDF.type:
+            triples.remove((s, p, o))
+            triples.append((s, p, rng.choice(_FAULT_VALUES)))
+        elif kind == "repeat" and p != RDF.type:
+            triples.append((s, p, rng.choice(_FAULT_VALUES)))
+        elif kind == "drop":
+            triples.remove((s, p, o))
+        elif kind == "retype":
+            triples.append((s, RDF.type, rng.choice(_FAULT_TYPES)))
+        elif kind == "blank" and p != RDF.type:
+            triples.remove((s, p, o))
+            triples.append((s, p, BNode(f"fault{rng.randrange(1000)}")))
+    faulty = Graph()
+    for triple in triples:
+        faulty.add(triple)
+    return faulty
+
+
+def form_variants(count: int, seed: int = 7) -> Iterator[tuple[str, Graph]]:
+    """``count`` generated cases, each with form faults (``form_fault``)."""
+    rng = random.Random(seed)
+    for name, graph in generate(count, seed):
+        yield f"{name}-faulty", form_fault(graph, rng)
 
 
 def files(paths: Iterable[Path]) -> Iterator[tuple[str, Graph]]:
@@ -105,7 +209,12 @@ def run(cases: Iterable[tuple[str, Graph]], chunk: int, knowledge: Knowledge, pr
             compare_chunk(batch, knowledge, comparison)
             batch = []
             if progress:
-                print(f"  {comparison.cases} compared, {len(comparison.mismatches)} mismatches", file=sys.stderr, flush=True)
+                print(
+                    f"  {comparison.cases} compared, {len(comparison.mismatches)} mismatches, "
+                    f"{len(comparison.form_mismatches)} form mismatches",
+                    file=sys.stderr,
+                    flush=True,
+                )
     if batch:
         compare_chunk(batch, knowledge, comparison)
     return comparison
@@ -118,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--fixtures", action="store_true", help="also every criterion fixture and example case")
     parser.add_argument("--part", default="1/1", help="K/N: the generated cases numbered K-1 modulo N (parallel runs)")
+    parser.add_argument("--form-variants", type=int, default=0, help="how many generated cases with form faults to compare")
     args = parser.parse_args(argv)
     knowledge = load_knowledge()
     start = time.perf_counter()
@@ -129,9 +239,13 @@ def main(argv: list[str] | None = None) -> None:
         k, n = (int(x) for x in args.part.split("/"))
         generated = (item for number, item in enumerate(generate(args.generated, args.seed)) if number % n == k - 1)
         out["generated"] = run(generated, args.chunk, knowledge, True).as_json()
+    if args.form_variants:
+        k, n = (int(x) for x in args.part.split("/"))
+        faulty = (item for number, item in enumerate(form_variants(args.form_variants, args.seed)) if number % n == k - 1)
+        out["form_variants"] = run(faulty, args.chunk, knowledge, True).as_json()
     out["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(out, indent=2))
-    if any(part.get("mismatches") for part in out.values() if isinstance(part, dict)):
+    if any(part.get("mismatches") or part.get("form_mismatches") for part in out.values() if isinstance(part, dict)):
         raise SystemExit(1)
 
 

@@ -20,7 +20,9 @@ How:
    (``pyshacl.constraints.sparql.sparql_based_constraints``): ``?value`` (or the focus node when it is
    unbound) is the value, duplicate solutions are dropped, and every ``{?var}`` / ``{$var}`` of the
    constraint's and the shape's messages is replaced by the solution's value.
-4. A shape that is not made of SHACL-SPARQL constraints only (``ShapePlan.by_pyshacl``) is validated
+4. A case holding a literal that the store would read back in another form (``kb.batch.literals``:
+   ``"05"^^xsd:integer`` becomes ``"5"``) is validated by pySHACL, as the single-request path does.
+5. A shape that is not made of SHACL-SPARQL constraints only (``ShapePlan.by_pyshacl``) is validated
    by pySHACL for that case and its results join the report.
 """
 
@@ -40,11 +42,12 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
+from kb.batch.literals import stable_in_oxigraph
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
 from kb.namespaces import IP, SH
-from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl
+from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl, validate_case
 
 # rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.
 _SH_SPARQLConstraintComponent = URIRef("http://www.w3.org/ns/shacl#SPARQLConstraintComponent")
@@ -167,21 +170,25 @@ def _knowledge_terms(knowledge: Knowledge) -> frozenset[URIRef]:
     return frozenset(t for g in (knowledge.ontology, knowledge.shapes) for triple in g for t in triple if isinstance(t, URIRef))
 
 
-def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node]:
-    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies."""
+def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node] | None:
+    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies; None when the
+    case holds a literal the store would read back in another form (``kb.batch.literals``)."""
     nodes: set[Node] = set()
     for s, _, o in graph:
-        for t in (s, o):
-            if isinstance(t, URIRef) and t not in shared and not str(t).startswith(_SHARED_NAMESPACES):
-                nodes.add(t)
+        if isinstance(o, Literal):
+            if not stable_in_oxigraph(o):
+                return None
+        elif isinstance(o, URIRef) and o not in shared and not str(o).startswith(_SHARED_NAMESPACES):
+            nodes.add(o)
+        if isinstance(s, URIRef) and s not in shared and not str(s).startswith(_SHARED_NAMESPACES):
+            nodes.add(s)
     return nodes
 
 
-def _partitions(cases: list[_Case], shared: frozenset[URIRef]) -> list[list[_Case]]:
-    """Groups of cases with pairwise disjoint nodes, in input order (first fit)."""
+def _partitions(cases: list[_Case]) -> list[list[_Case]]:
+    """Groups of cases with pairwise disjoint nodes (``_Case.nodes``), in input order (first fit)."""
     groups: list[tuple[list[_Case], set[Node]]] = []
     for case in cases:
-        case.nodes = _owned_nodes(case.graph, shared)
         for members, taken in groups:
             if taken.isdisjoint(case.nodes):
                 members.append(case)
@@ -319,28 +326,16 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
 # -- the chunk ------------------------------------------------------------------------------------
 
 
-def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
-    store = ox.Store()
-    loader = _Loader()
-    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
-    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
-    # does to rdflib, over the case and the axioms).
-    store.extend(_mixed_axioms(knowledge))
-    owner: dict[Node, _Case] = {}
-    allowed: dict[int, set[URIRef]] = {}
-    case_graphs: dict[str, _Case] = {}
-    for case in cases:
-        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
-        case.graph_name = graph_name
-        case_graphs[graph_name.value] = case
-        store.extend(list(loader.quads(case, graph_name)))
-        for node in case.nodes:
-            owner[node] = case
-        applicable = applicable_shapes(case.graph, case.request, knowledge)
-        allowed[case.index] = {s for s in applicable if s in plans and not plans[s].by_pyshacl}
-    targets = sorted({t for case in cases for s in allowed[case.index] for t in plans[s].targets})
-    if not targets:
-        return
+def _focus_nodes(
+    store: ox.Store,
+    targets: list[URIRef],
+    case_graphs: dict[str, _Case],
+    owner: dict[Node, _Case],
+    allowed: dict[int, set[URIRef]],
+    plans: dict[URIRef, ShapePlan],
+    loader: _Loader,
+) -> tuple[dict[URIRef, set[Node]], list[ox.Quad]]:
+    """The focus nodes of each shape, and the quads that record them in each case's graph."""
     values = " ".join(f"<{t}>" for t in targets)
     focus_rows = store.query(
         "SELECT DISTINCT ?g ?this ?class WHERE { VALUES ?class { " + values + " } "
@@ -363,6 +358,35 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 focus[shape].add(node)
                 assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
                 markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), graph_term))
+    return focus, markers
+
+
+def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
+    store = ox.Store()
+    loader = _Loader()
+    # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
+    # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
+    # does to rdflib, over the case and the axioms).
+    store.extend(_mixed_axioms(knowledge))
+    owner: dict[Node, _Case] = {}
+    allowed: dict[int, set[URIRef]] = {}
+    case_graphs: dict[str, _Case] = {}
+    for case in cases:
+        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
+        case.graph_name = graph_name
+        case_graphs[graph_name.value] = case
+        store.extend(list(loader.quads(case, graph_name)))
+        for node in case.nodes:
+            owner[node] = case
+        applicable = applicable_shapes(case.graph, case.request, knowledge)
+        allowed[case.index] = {s for s in applicable if s in plans and not plans[s].by_pyshacl}
+    targets = sorted({t for case in cases for s in allowed[case.index] for t in plans[s].targets})
+    if not targets:
+        return
+    # In a function of its own: Oxigraph's query solutions may only be dropped on the thread that made
+    # them, and rdflib's SPARQL evaluation below leaves reference cycles through this frame, which a
+    # later collection may free on another thread.
+    focus, markers = _focus_nodes(store, targets, case_graphs, owner, allowed, plans, loader)
     store.extend(markers)
     labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
 
@@ -380,7 +404,14 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
             if constraint.set_query is not None:
                 _collect(_ox_rows(store.query(constraint.set_query, custom_functions=functions), owner), plan, constraint, None)
                 continue
-            for node in sorted(focus[shape], key=str):
+            nodes = focus[shape]
+            if constraint.concat_query is not None and constraint.concat is not None:
+                # Set-based, except the focus nodes whose GROUP_CONCAT joins several items (their order is rdflib's).
+                variable, separator = constraint.concat
+                joined = list(_ox_rows(store.query(constraint.concat_query, custom_functions=functions), owner))
+                nodes = {row["this"] for _, row in joined if separator in str(row.get(variable, ""))}
+                _collect([(c, row) for c, row in joined if row.get("this") not in nodes], plan, constraint, None)
+            for node in sorted(nodes, key=str):
                 case = owner[node]
                 rows: Iterable[tuple[_Case | None, Row]]
                 if constraint.by_rdflib:
@@ -431,10 +462,22 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
     """The ``(conforms, report)`` of each enriched case, in order, as ``validate_case`` gives them."""
     plans = shape_plans(knowledge)
     cases = [_Case(index=i, graph=graph, request=request) for i, (graph, request) in enumerate(items)]
-    for group in _partitions(cases, _knowledge_terms(knowledge)):
+    # A case with a literal the store would read back in another form is validated by pySHACL.
+    shared = _knowledge_terms(knowledge)
+    by_pyshacl: set[int] = set()
+    for case in cases:
+        nodes = _owned_nodes(case.graph, shared)
+        if nodes is None:
+            by_pyshacl.add(case.index)
+        else:
+            case.nodes = nodes
+    for group in _partitions([c for c in cases if c.index not in by_pyshacl]):
         _validate_partition(group, knowledge, plans)
     reports: list[tuple[bool, Graph]] = []
     for case in cases:
+        if case.index in by_pyshacl:
+            reports.append(validate_case(case.graph, knowledge, case.request))
+            continue
         fallback = [s for s in applicable_shapes(case.graph, case.request, knowledge) if s not in plans or plans[s].by_pyshacl]
         extra: list[Graph] = []
         if fallback:

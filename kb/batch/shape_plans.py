@@ -61,6 +61,10 @@ _GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\s*\(", re.IGNORECASE)
 # LIMIT / OFFSET count the solutions of one focus node in pySHACL (over a chunk they would count the
 # chunk's), and without ORDER BY which solutions they keep is the engine's choice: such a constraint is
 # evaluated by rdflib, per focus node, as GROUP_CONCAT ones are.
+_CONCAT = re.compile(
+    r"\(\s*GROUP_CONCAT\s*\([^;]*;\s*separator\s*=\s*\"(?P<separator>[^\"\\]*)\"\s*\)\s*AS\s+[?$](?P<var>\w+)\s*\)",
+    re.IGNORECASE,
+)
 _SLICE = re.compile(r"\b(LIMIT|OFFSET)\s+\d+", re.IGNORECASE)
 _PROJECTS_THIS = re.compile(r"(^|[\s(])[?$]this\b|^\s*\*")
 
@@ -79,6 +83,12 @@ class ConstraintPlan:
     # A constraint that reads the ontology's axioms (rdfs:, owl: terms) is evaluated by rdflib too:
     # the store keeps each case's graph apart from the axioms.
     reads_ontology: bool = False
+    # For a constraint order-sensitive only through one GROUP_CONCAT with a separator: the query answering
+    # every focus node at once, and (the variable the GROUP_CONCAT binds, the separator). A value without
+    # the separator joins at most one item, whatever the order, so only the focus nodes whose value holds
+    # the separator need rdflib.
+    concat_query: str | None = None
+    concat: tuple[str, str] | None = None
 
     @property
     def by_rdflib(self) -> bool:
@@ -140,6 +150,7 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
             set_query = None
     order_sensitive = bool(_GROUP_CONCAT.search(body) or _SLICE.search(body))
     reads_ontology = bool(_ONTOLOGY_TERMS.search(body))
+    concat = _single_concat(body) if order_sensitive and not reads_ontology and not _SLICE.search(body) else None
     return ConstraintPlan(
         node,
         _with_prefixes(prefixes, body),
@@ -149,7 +160,19 @@ def _constraint_plan(shapes: Graph, shape: URIRef, node: Node) -> ConstraintPlan
         _messages(shapes, node),
         order_sensitive,
         reads_ontology,
+        set_query if concat is not None else None,
+        concat if set_query is not None else None,
     )
+
+
+def _single_concat(body: str) -> tuple[str, str] | None:
+    """(the variable, the separator) of the text's one GROUP_CONCAT, when it has exactly one with a separator."""
+    if len(_GROUP_CONCAT.findall(body)) != 1:
+        return None
+    match = _CONCAT.search(body)
+    if match is None or not match.group("separator"):
+        return None
+    return match.group("var"), match.group("separator")
 
 
 def _shape_plan(shapes: Graph, shape: URIRef) -> ShapePlan | None:
