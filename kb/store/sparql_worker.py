@@ -47,7 +47,7 @@ def clean_syntax_error(message: str) -> str:
     return detail
 
 
-def _rss_bytes() -> int:
+def rss_bytes() -> int:
     try:
         with open("/proc/self/statm", encoding="ascii") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -129,7 +129,7 @@ def _reply(store: Any, request: SparqlRequest, limits: SparqlLimits) -> Reply:
         return ("error", f"the query could not be evaluated ({type(exc).__name__})")
 
 
-def serve(conn: Connection, require_sandbox: bool) -> None:  # pragma: no cover - runs in the worker process
+def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_RSS_BYTES) -> None:  # pragma: no cover
     set_process_name(SPARQL_WORKER)
     try:
         how = f"isolated from the network by {enter_network_sandbox()}"
@@ -158,7 +158,7 @@ def serve(conn: Connection, require_sandbox: bool) -> None:  # pragma: no cover 
                 conn.send((False, ("error", f"the store snapshot could not be opened ({type(exc).__name__})")))
                 continue
         reply = _reply(store, request, limits)
-        leaving = reply[0] == "too_large" or _rss_bytes() > RECYCLE_RSS_BYTES
+        leaving = reply[0] == "too_large" or rss_bytes() > max_rss_bytes
         conn.send((leaving, reply))
         if leaving:
             break

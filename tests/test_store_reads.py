@@ -1,0 +1,117 @@
+"""Reads of the embedded store come from snapshots in store reader processes, not from the writer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.store.embedded import EmbeddedStore
+
+GRAPH = "https://w3id.org/ipkg/test/graph/"
+TRIPLE = (("u", "https://w3id.org/ipkg/test/s"), ("u", "https://w3id.org/ipkg/test/p"), ("l", "o", "http://www.w3.org/2001/XMLSchema#string", ""))
+
+
+def _graph(n: int) -> dict[str, list]:  # type: ignore[type-arg]
+    return {f"{GRAPH}{n}": [TRIPLE]}
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    opened = EmbeddedStore(tmp_path / "store", workers=1, readers=2, snapshot_interval=0.3, require_sandbox=False)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _count(store: EmbeddedStore) -> int:
+    outcome = store.query("SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", 10, 1)
+    term = outcome.rows[0][0]
+    assert term is not None
+    return int(term[1])
+
+
+def test_reads_are_answered_while_the_writer_is_stopped(store: EmbeddedStore) -> None:
+    store.put_graphs(_graph(1))
+    assert store.graph(f"{GRAPH}1") == [TRIPLE]  # a snapshot holding the write now exists
+    writer = store._process
+    assert writer is not None and writer.pid is not None
+    os.kill(writer.pid, signal.SIGSTOP)  # the writer answers nothing until it is continued
+    try:
+        started = time.monotonic()
+        assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
+        assert store.graph(f"{GRAPH}1") == [TRIPLE]
+        assert _count(store) == 1
+        assert store.graph_names(GRAPH) == [f"{GRAPH}1"]
+        assert time.monotonic() - started < 5
+    finally:
+        os.kill(writer.pid, signal.SIGCONT)
+
+
+def test_a_graph_just_written_is_read_back_at_once(store: EmbeddedStore) -> None:
+    for n in range(5):
+        store.put_graphs(_graph(n))
+        assert store.written_graph(f"{GRAPH}{n}") == [TRIPLE], f"graph {n} was not read back after its write"
+        assert _count(store) == n + 1
+    assert store.written_graph(f"{GRAPH}absent") is None
+
+
+def test_a_graph_read_from_an_older_snapshot_without_waiting(store: EmbeddedStore) -> None:
+    store.put_graphs(_graph(1))
+    assert store.graph(f"{GRAPH}1") == [TRIPLE]
+    made = store.snapshots.made
+    store.put_graphs(_graph(2))
+    assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
+    assert store.snapshots.made == made, "a graph the newest snapshot holds needs no new snapshot"
+    assert store.graph(f"{GRAPH}2") == [TRIPLE]
+    assert store.snapshots.made == made + 1
+
+
+def test_a_dropped_graph_is_never_read_from_an_older_snapshot(store: EmbeddedStore) -> None:
+    store.put_graphs(_graph(1))
+    assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
+    store.drop_graphs([f"{GRAPH}1"])
+    assert store.written_graph(f"{GRAPH}1") is None
+
+
+def test_waiting_readers_share_one_snapshot_and_snapshots_keep_their_rate(store: EmbeddedStore) -> None:
+    store.put_graphs(_graph(0))
+    store.graph(f"{GRAPH}0")
+    made = store.snapshots.made
+    store.put_graphs(_graph(1))
+    results: list[int] = []
+
+    def read() -> None:
+        results.append(_count(store))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [2] * 8
+    assert store.snapshots.made == made + 1, "eight readers waiting for the same write share one snapshot"
+
+    started = time.monotonic()
+    before = store.snapshots.made
+    for n in range(2, 7):
+        store.put_graphs(_graph(n))
+        assert _count(store) == n + 1
+    elapsed = time.monotonic() - started
+    made_now = store.snapshots.made - before
+    assert made_now == 5
+    assert elapsed >= (made_now - 1) * store.snapshots.interval, "snapshots were made faster than their interval"
+
+
+def test_snapshots_no_reader_holds_are_deleted(store: EmbeddedStore) -> None:
+    for n in range(6):
+        store.put_graphs(_graph(n))
+        assert _count(store) == n + 1
+    # At most one per process that holds one (2 store readers, 1 SPARQL worker) plus the newest.
+    assert len(store.snapshots.on_disk()) <= 4
