@@ -14,7 +14,8 @@ import pytest
 from kb.store.embedded import EmbeddedStore
 
 GRAPH = "https://w3id.org/ipkg/test/graph/"
-TRIPLE = (("u", "https://w3id.org/ipkg/test/s"), ("u", "https://w3id.org/ipkg/test/p"), ("l", "o", "http://www.w3.org/2001/XMLSchema#string", ""))
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+TRIPLE = (("u", "https://w3id.org/ipkg/test/s"), ("u", "https://w3id.org/ipkg/test/p"), ("l", "o", XSD_STRING, ""))
 
 
 def _graph(n: int) -> dict[str, list]:  # type: ignore[type-arg]

@@ -10,8 +10,11 @@ large (a huge intermediate result) exits after replying, and the parent starts a
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
+import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -53,6 +56,19 @@ def rss_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def trim_heap() -> None:
+    """Give the memory the C heap keeps after a snapshot was closed back to the system (glibc only).
+
+    Closing a snapshot frees its RocksDB caches and table readers, but glibc keeps most of the freed
+    pages; a worker that reopens a newer snapshot after every write would then grow with every
+    snapshot it ever opened (measured: about twice as much as one open of the newest snapshot).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def answer(store: Any, request: SparqlRequest, limits: SparqlLimits) -> tuple[bytes, str]:
@@ -149,7 +165,8 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_
         except (EOFError, OSError):
             break
         if snapshot != opened:
-            store = None
+            store = None  # closes the older snapshot (the only reference)
+            trim_heap()
             try:
                 store = ox.Store.read_only(snapshot)
                 opened = snapshot

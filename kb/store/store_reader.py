@@ -21,7 +21,7 @@ from kb.proc_name import STORE_READER, set_process_name
 from kb.store import oxigraph_reads
 from kb.store.base import QuerySyntaxError
 from kb.store.sandbox import SandboxError, enter_network_sandbox
-from kb.store.sparql_worker import rss_bytes
+from kb.store.sparql_worker import rss_bytes, trim_heap
 
 OPS: dict[str, Callable[..., Any]] = {
     "graph": oxigraph_reads.graph,
@@ -57,7 +57,8 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int) -> None: 
         except (EOFError, OSError):
             break
         if snapshot != opened:
-            store = None
+            store = None  # closes the older snapshot (the only reference)
+            trim_heap()
             try:
                 store = ox.Store.read_only(snapshot)
                 opened = snapshot
