@@ -248,7 +248,7 @@ class Repository:
 
     def ready(self) -> bool:
         """A cheap check that the store answers and holds this layout (for the health check)."""
-        return bool(self.store.written_graph(LAYOUT_GRAPH))
+        return bool(self.store.graph(LAYOUT_GRAPH))
 
     # -- cases -------------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ class Repository:
 
     def case_received_at(self, case_id: str) -> dt.datetime | None:
         """When the service stored the case (None for a case stored before receipts were recorded)."""
-        triples = self.store.written_graph(case_receipt_graph(case_id)) if ID_PATTERN.match(case_id) else None
+        triples = self.store.graph(case_receipt_graph(case_id)) if ID_PATTERN.match(case_id) else None
         for _, _, when in unwire(triples or []):
             if isinstance(when, Literal) and isinstance(when.value, dt.datetime):
                 return when.value
@@ -278,7 +278,7 @@ class Repository:
         if not ID_PATTERN.match(item_id):
             # Not echoed: a malformed id may be anything a client sent, of any length.
             raise UnknownIdError(f"no {what} with this id (an id is 1 to 128 letters, digits, '.', '_' or '-')")
-        triples = self.store.written_graph(name)  # cases, determinations and their parts are never replaced
+        triples = self.store.graph(name)
         if triples is None:
             raise UnknownIdError(f"no {what} {item_id!r}")
         return triples
@@ -387,7 +387,7 @@ class Repository:
 
     def counterfactuals(self, det_id: str) -> Graph | None:
         """The stored counterfactuals of a determination (None until they are computed)."""
-        triples = self.store.written_graph(counterfactuals_graph(det_id))  # computed once, then read back
+        triples = self.store.graph(counterfactuals_graph(det_id))
         return unwire(triples) if triples is not None else None
 
     def save_counterfactuals(self, det_id: str, graph: Graph, machine: dict[str, Any]) -> None:
@@ -399,7 +399,7 @@ class Repository:
 
     def get_report(self, det_id: str) -> Graph:
         self.determination_rdf(det_id)
-        triples = self.store.written_graph(report_graph(det_id))
+        triples = self.store.graph(report_graph(det_id))
         if triples is None:
             raise UnknownIdError(f"no report for determination {det_id!r}")
         graph = unwire(triples)

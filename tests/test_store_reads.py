@@ -46,7 +46,7 @@ def test_reads_are_answered_while_the_writer_is_stopped(store: EmbeddedStore) ->
     os.kill(writer.pid, signal.SIGSTOP)  # the writer answers nothing until it is continued
     try:
         started = time.monotonic()
-        assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
+        assert store.graph(f"{GRAPH}1") == [TRIPLE]
         assert store.graph(f"{GRAPH}1") == [TRIPLE]
         assert _count(store) == 1
         assert store.graph_names(GRAPH) == [f"{GRAPH}1"]
@@ -58,27 +58,29 @@ def test_reads_are_answered_while_the_writer_is_stopped(store: EmbeddedStore) ->
 def test_a_graph_just_written_is_read_back_at_once(store: EmbeddedStore) -> None:
     for n in range(5):
         store.put_graphs(_graph(n))
-        assert store.written_graph(f"{GRAPH}{n}") == [TRIPLE], f"graph {n} was not read back after its write"
+        assert store.graph(f"{GRAPH}{n}") == [TRIPLE], f"graph {n} was not read back after its write"
         assert _count(store) == n + 1
-    assert store.written_graph(f"{GRAPH}absent") is None
+    assert store.graph(f"{GRAPH}absent") is None
 
 
-def test_a_graph_read_from_an_older_snapshot_without_waiting(store: EmbeddedStore) -> None:
+def test_a_graph_no_write_touched_since_the_newest_snapshot_is_read_without_a_new_one(store: EmbeddedStore) -> None:
     store.put_graphs(_graph(1))
     assert store.graph(f"{GRAPH}1") == [TRIPLE]
     made = store.snapshots.made
     store.put_graphs(_graph(2))
-    assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
-    assert store.snapshots.made == made, "a graph the newest snapshot holds needs no new snapshot"
+    assert store.graph(f"{GRAPH}1") == [TRIPLE]
+    assert store.graph(f"{GRAPH}absent") is None
+    assert store.snapshots.made == made, "graphs the newest snapshot holds exactly need no new snapshot"
     assert store.graph(f"{GRAPH}2") == [TRIPLE]
     assert store.snapshots.made == made + 1
+    assert store.graph_names(f"{GRAPH}2") == [f"{GRAPH}2"]
 
 
 def test_a_dropped_graph_is_never_read_from_an_older_snapshot(store: EmbeddedStore) -> None:
     store.put_graphs(_graph(1))
-    assert store.written_graph(f"{GRAPH}1") == [TRIPLE]
+    assert store.graph(f"{GRAPH}1") == [TRIPLE]
     store.drop_graphs([f"{GRAPH}1"])
-    assert store.written_graph(f"{GRAPH}1") is None
+    assert store.graph(f"{GRAPH}1") is None
 
 
 def test_waiting_readers_share_one_snapshot_and_snapshots_keep_their_rate(store: EmbeddedStore) -> None:
@@ -116,3 +118,37 @@ def test_snapshots_no_reader_holds_are_deleted(store: EmbeddedStore) -> None:
         assert _count(store) == n + 1
     # At most one per process that holds one (2 store readers, 1 SPARQL worker) plus the newest.
     assert len(store.snapshots.on_disk()) <= 4
+
+
+def test_a_determination_just_posted_is_readable_by_its_id_and_listed(tmp_path: Path) -> None:
+    """Over the API: each POST /determinations answered 201 is found at once by GET, by id and in the list."""
+    from fastapi.testclient import TestClient
+
+    from api.deps import get_settings
+    from api.main import app
+    from api.settings import Settings, TokenGrant
+
+    token = "read-your-writes"
+    settings = Settings(
+        store_path=tmp_path / "store",
+        audit_log=tmp_path / "audit.log",
+        tokens={token: TokenGrant(name="test", scopes=["read", "write"])},
+        case_workers=1,
+        store_snapshot_interval_ms=500,  # a long interval: reads must not depend on a snapshot being due
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    case = sorted(Path("examples/cases").glob("*.ttl"))[0].read_bytes()
+    app.dependency_overrides[get_settings] = lambda: settings
+    try:
+        with TestClient(app) as client:
+            for _ in range(3):
+                posted = client.post("/determinations", content=case, headers={**headers, "content-type": "text/turtle"})
+                assert posted.status_code == 201, posted.text
+                det_id = posted.json()["id"]
+                read = client.get(f"/determinations/{det_id}", headers=headers)
+                assert read.status_code == 200, read.text
+                assert read.json() == posted.json()
+                listed = client.get("/determinations", params={"limit": 200}, headers=headers).json()
+                assert det_id in {item["id"] for item in listed["items"]}
+    finally:
+        app.dependency_overrides.clear()

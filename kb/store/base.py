@@ -113,11 +113,6 @@ class Store(Protocol):
     def graph(self, iri: str) -> list[Triple] | None:
         """The triples of a named graph, or None when it does not exist."""
 
-    def written_graph(self, iri: str) -> list[Triple] | None:
-        """A graph written once and never replaced or added to (a determination's, a case's, a report's):
-        the store may answer from a snapshot older than the latest writes, but a graph written before
-        the call is always found."""
-
     def graph_names(self, prefix: str) -> list[str]:
         """Names of the named graphs whose IRI starts with the prefix."""
 

@@ -7,13 +7,14 @@ directory. Writes are single Oxigraph transactions (``Store.extend``): a write i
 the database or not at all, also when the process is killed, and a write is only acknowledged
 after the transaction has committed.
 
-Client SPARQL queries never reach the writer. They run in a pool of worker processes
-(``kb.store.read_pool``) without network access, each opening a read-only *snapshot*: a RocksDB
-checkpoint the writer makes with ``Store.backup`` (hard links, a few milliseconds) into
-``<store>.snapshots/``. Oxigraph documents read-only opening of a directory another process writes
-as undefined behaviour; a checkpoint is never written again, so readers only ever open those. A
-new snapshot is made when a query arrives after a write, so every query sees each write
-acknowledged before it; snapshots no worker holds any more are deleted.
+The writer only writes and makes snapshots; no read queues behind it. Reads run in two pools of
+killable processes (``kb.store.read_pool``), each opening a read-only *snapshot*: a RocksDB
+checkpoint the writer makes with ``Store.backup`` (hard links after a flush) into
+``<store>.snapshots/`` (``kb.store.snapshots``: how often, which one a read may use, when one is
+deleted). Client SPARQL queries run in the SPARQL workers, without network access; the service's
+own reads (``graph``, ``graph_names``, ``query``) in the store readers
+(``kb.store.store_reader``). Oxigraph documents read-only opening of a directory another process
+writes as undefined behaviour; a checkpoint is never written again, so readers only ever open those.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.proc_name import STORE_WRITER, set_process_name
-from kb.store import oxigraph_reads, store_reader
+from kb.store import store_reader
 from kb.store.base import (
     QueryOutcome,
     QuerySyntaxError,
@@ -82,14 +83,7 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
         conn.send(("error", f"cannot open the store at {path}: {exc}"))
         return
     conn.send(("ready", None))
-    handlers: dict[str, Callable[..., Any]] = {
-        "put": _put,
-        "drop": _drop,
-        "query": oxigraph_reads.query,
-        "graph": oxigraph_reads.graph,
-        "names": oxigraph_reads.graph_names,
-        "backup": _backup,
-    }
+    handlers: dict[str, Callable[..., Any]] = {"put": _put, "drop": _drop, "backup": _backup}
     while True:
         try:
             op, args = conn.recv()
@@ -97,10 +91,6 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
             break
         try:
             conn.send(("ok", handlers[op](store, *args)))
-        except QuerySyntaxError as exc:
-            conn.send(("syntax", str(exc)))
-        except oxigraph_reads.RowCapError as exc:
-            conn.send(("rowcap", str(exc)))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -211,23 +201,19 @@ class EmbeddedStore:
                 raise StoreError(f"the store process stopped: {exc}") from exc
         if status == "ok":
             return detail
-        if status == "syntax":
-            raise QuerySyntaxError(detail)
-        if status == "rowcap":
-            raise RowCapExceededError(detail)
         raise StoreError(detail)
 
     def put_graphs(self, graphs: dict[str, list[Triple]]) -> None:
         try:
             self._call("put", (graphs,), WRITE_TIMEOUT_SECONDS)
         finally:
-            self.snapshots.note_write()
+            self.snapshots.note_write(graphs)
 
     def drop_graphs(self, names: list[str]) -> None:
         try:
             self._call("drop", (names,), WRITE_TIMEOUT_SECONDS)
         finally:
-            self.snapshots.note_write(removes=True)
+            self.snapshots.note_write(names)
 
     def sparql(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
         return self._read_pool().run(request, limits)
@@ -250,25 +236,14 @@ class EmbeddedStore:
         return outcome
 
     def graph(self, iri: str) -> list[Triple] | None:
-        """The graph as every write acknowledged before the call left it."""
-        result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, self.snapshots.written())
-        return None if result is None else list(result)
-
-    def written_graph(self, iri: str) -> list[Triple] | None:
-        """A graph that is written once and never replaced (a determination's, a case's): from the
-        newest snapshot when that holds it, else from one holding every write acknowledged before
-        the call (so a graph just written is found: read-your-writes). No wait for a snapshot in the
-        common case, where the graph was written before the newest snapshot. A snapshot older than
-        the last removal of data (graphs are dropped when the store is migrated or its knowledge
-        graphs replaced) is never used."""
-        required = self.snapshots.written()
-        result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, self.snapshots.removed())
-        if result is None and self.snapshots.newest_generation() < required:
-            result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, required)
+        """The graph as every write acknowledged before the call left it: from the newest snapshot,
+        unless a write touched this graph since that was made (then from the next one)."""
+        result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, self.snapshots.needed_for_graph(iri))
         return None if result is None else list(result)
 
     def graph_names(self, prefix: str) -> list[str]:
-        return list(self._read("names", (prefix,), WRITE_TIMEOUT_SECONDS, self.snapshots.written()))
+        needed = self.snapshots.needed_for_prefix(prefix)
+        return list(self._read("names", (prefix,), WRITE_TIMEOUT_SECONDS, needed))
 
     def writer_alive(self) -> bool:
         """Whether the store writer process is running (it is restarted at the next write if not)."""

@@ -30,6 +30,7 @@ from kb.store.base import (
     SparqlRequest,
     StoreError,
 )
+from kb.store.snapshots import SnapshotTimeoutError
 from kb.store.sparql_worker import serve
 from kb.worker_processes import StartResult, Worker, WorkerProcesses
 
@@ -126,8 +127,9 @@ class ReadPool:
     def exchange(self, payload: tuple[Any, ...], timeout: float, generation: int) -> tuple[Any, ...]:
         """Send ``(snapshot, *payload)`` to a free worker, on a snapshot of at least ``generation`` writes.
 
-        One deadline for the whole request: the wait for a worker and for a snapshot count against
-        ``timeout``, so no answer comes later than that (plus the kill).
+        One deadline for the whole request: the wait for a snapshot and for a worker count against
+        ``timeout``, so no answer comes later than that (plus the kill). The snapshot is chosen
+        first, so no worker sits idle while a request waits for the next snapshot.
         """
         if self.unavailable is not None:
             raise EndpointUnavailableError(self.unavailable)
@@ -136,30 +138,30 @@ class ReadPool:
         deadline = time.monotonic() + timeout
         try:
             try:
-                worker = self._workers.idle.get(timeout=timeout)
+                snapshot, _ = self._snapshots.acquire(generation, deadline)
+            except SnapshotTimeoutError:
+                raise EndpointBusyError(f"no snapshot of the store was ready within the {timeout:g} s limit") from None
+            try:
+                worker = self._workers.idle.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
+                self._snapshots.release(snapshot)
                 raise EndpointBusyError(f"no {self.role} became free within {timeout:g} s") from None
-            return self._dispatch(worker, payload, timeout, generation, deadline)
+            return self._dispatch(worker, snapshot, payload, timeout, deadline)
         finally:
             self._admission.release()
 
     def _dispatch(
-        self, worker: Worker, payload: tuple[Any, ...], timeout: float, generation: int, deadline: float
+        self, worker: Worker, snapshot: str, payload: tuple[Any, ...], timeout: float, deadline: float
     ) -> tuple[Any, ...]:
-        try:
-            snapshot, _ = self._snapshots.acquire(generation, deadline)
-        except BaseException:
-            self._workers.idle.put(worker)
-            raise
         with self._opened_lock:
             previous = self._opened.get(worker, "")
-            self._opened[worker] = snapshot
+            self._opened[worker] = snapshot  # held by this worker until it opens a newer one or leaves
         if previous:
             self._snapshots.release(previous)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self._workers.idle.put(worker)
-            raise EndpointBusyError(f"no snapshot of the store was ready within the {timeout:g} s limit")
+            raise EndpointBusyError(f"no {self.role} became free within {timeout:g} s")
         try:
             worker.conn.send((snapshot, *payload))
             ready = worker.conn.poll(remaining)

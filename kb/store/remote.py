@@ -182,9 +182,6 @@ class RemoteSparqlStore:
         graph = Graph().parse(data=response.content, format="nt")
         return [(from_rdflib(s), from_rdflib(p), from_rdflib(o)) for s, p, o in graph]
 
-    def written_graph(self, iri: str) -> list[Triple] | None:
-        return self.graph(iri)
-
     def graph_names(self, prefix: str) -> list[str]:
         escaped = prefix.replace("\\", "\\\\").replace('"', '\\"')
         outcome = self.query(

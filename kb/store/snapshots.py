@@ -12,8 +12,11 @@ snapshot is never written again, so that is safe while the writer goes on.
   snapshot than the newest one waits for the next one, which one waiting reader makes for all of
   them; the others only wait. Each snapshot costs the writer a flush, so the bound also keeps the
   number of small table files (and the compactions they cause) down under a steady stream of writes.
-- **Removals.** A write that removes data (a dropped graph) is noted as such: a read of a graph
-  that is only ever added never uses a snapshot older than the last removal.
+- **Graphs touched.** Each write also names the graphs it changed. A read of one graph (or of the
+  graph names under a prefix) needs a newer snapshot only when a write touched that graph after
+  the newest snapshot was asked for; otherwise the newest one holds it exactly. So a read of a
+  determination written a while ago never waits, and one written just now waits for the next
+  snapshot: every read sees every write acknowledged before it.
 - **Leases.** ``acquire`` counts a reader on the snapshot it returns and ``release`` uncounts it; a
   snapshot that no reader holds and that is not the newest is deleted at once.
 """
@@ -24,7 +27,7 @@ import itertools
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +56,7 @@ class Snapshots:
         directory.mkdir(parents=True)
         self._cond = threading.Condition()
         self._written = 0
-        self._removed = 0
+        self._touched: dict[str, int] = {}  # graph name -> generation of its last write, since the newest snapshot
         self._newest: _Snapshot | None = None
         self._all: dict[str, _Snapshot] = {}
         self._making = False
@@ -66,17 +69,26 @@ class Snapshots:
         with self._cond:
             return self._written
 
-    def note_write(self, removes: bool = False) -> None:
-        """Count an acknowledged write; ``removes``: it removed data (dropped or replaced graphs)."""
+    def note_write(self, graphs: Iterable[str]) -> None:
+        """Count an acknowledged write that changed (wrote or dropped) these named graphs."""
         with self._cond:
             self._written += 1
-            if removes:
-                self._removed = self._written
+            for name in graphs:
+                self._touched[name] = self._written
 
-    def removed(self) -> int:
-        """The generation of the last write that removed data (0 when none did)."""
+    def needed_for_graph(self, name: str) -> int:
+        """The generation a snapshot needs to hold the graph as every acknowledged write left it.
+
+        0 when no write touched the graph since the newest snapshot was asked for: that snapshot
+        holds the graph (or its absence) exactly, and a read of it needs no new snapshot.
+        """
         with self._cond:
-            return self._removed
+            return self._touched.get(name, 0)
+
+    def needed_for_prefix(self, prefix: str) -> int:
+        """As ``needed_for_graph``, for the names of the graphs whose IRI starts with ``prefix``."""
+        with self._cond:
+            return max((g for name, g in self._touched.items() if name.startswith(prefix)), default=0)
 
     def newest_generation(self) -> int:
         """The generation of the newest snapshot (-1 before the first)."""
@@ -133,6 +145,7 @@ class Snapshots:
             self._all[snapshot.path] = snapshot
             self._newest = snapshot
             self.made += 1
+            self._touched = {name: g for name, g in self._touched.items() if g > generation}
         return snapshot
 
     def release(self, path: str) -> None:
