@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     snapshot_reader_max_rss_mib: int = Field(default=192, ge=64)
     """A store reader or SPARQL worker whose resident memory grew past this exits after its answer and is replaced
     (its caches of the snapshots it opened go with it), so their memory stays bounded as the store grows."""
+    snapshot_reader_max_opens: int = Field(default=250, ge=0)
+    """A store reader or SPARQL worker that has opened this many snapshots exits after its answer and is replaced
+    (0: never): each snapshot opened leaves about 0.1-0.2 MiB behind after it is closed (benchmarks/snapshot_memory.py),
+    so without it a worker grows with every write it ever saw."""
     sparql_max_query_bytes: int = Field(default=100_000, ge=100)
     """Largest SPARQL query text (UTF-8 bytes); a longer one gets 413."""
     sparql_max_nesting: int = Field(default=64, ge=4, le=10_000)

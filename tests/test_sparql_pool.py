@@ -29,14 +29,14 @@ class _NoSnapshots:
         pass
 
 
-def _serve_without_sandbox(conn: Connection, require_sandbox: bool, max_rss_bytes: int) -> None:
+def _serve_without_sandbox(conn: Connection, require_sandbox: bool, max_rss_bytes: int, max_opens: int) -> None:
     """The worker on a host where entering a network namespace fails (runs in a spawned process)."""
 
     def refuse() -> str:
         raise SandboxError("cannot enter an empty network namespace (simulated)")
 
     sparql_worker.enter_network_sandbox = refuse
-    sparql_worker.serve(conn, require_sandbox, max_rss_bytes)
+    sparql_worker.serve(conn, require_sandbox, max_rss_bytes, max_opens)
 
 
 def test_without_a_sandbox_the_endpoint_is_disabled_with_a_clear_error() -> None:

@@ -152,3 +152,23 @@ def test_a_determination_just_posted_is_readable_by_its_id_and_listed(tmp_path: 
                 assert det_id in {item["id"] for item in listed["items"]}
     finally:
         app.dependency_overrides.clear()
+
+
+def test_a_reader_that_opened_its_share_of_snapshots_is_replaced(tmp_path: Path) -> None:
+    """Each snapshot a reader opens leaves memory behind; after ``reader_max_opens`` it is replaced."""
+    store = EmbeddedStore(
+        tmp_path / "store", workers=1, readers=1, snapshot_interval=0, require_sandbox=False, reader_max_opens=2
+    )
+    try:
+        first = store.reader_pids()
+        for n in range(4):
+            store.put_graphs(_graph(n))
+            assert store.graph(f"{GRAPH}{n}") == [TRIPLE]  # a new snapshot each time, opened by the one reader
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (set(store.reader_pids()) - set(first)):
+            time.sleep(0.2)
+        readers = store.reader_pids()
+        assert first[0] not in readers, "the reader was not replaced after opening its share of snapshots"
+        assert store.graph(f"{GRAPH}3") == [TRIPLE]
+    finally:
+        store.close()

@@ -107,6 +107,7 @@ class EmbeddedStore:
         readers: int = 2,
         snapshot_interval: float = 0.1,
         reader_max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        reader_max_opens: int = 0,
     ) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,7 @@ class EmbeddedStore:
         self._pool: ReadPool | None = None
         self._readers: ReadPool | None = None
         self._pool_settings = (workers, queue_length, require_sandbox)
-        self._reader_settings = (readers, reader_max_rss_bytes)
+        self._reader_settings = (readers, reader_max_rss_bytes, reader_max_opens)
 
     def _backup(self, target: str) -> None:
         self._call("backup", (target,), WRITE_TIMEOUT_SECONDS)
@@ -129,17 +130,19 @@ class EmbeddedStore:
         with self._pool_lock:
             if self._pool is None:
                 workers, queue_length, require_sandbox = self._pool_settings
-                _, max_rss = self._reader_settings
-                self._pool = ReadPool(workers, queue_length, require_sandbox, self.snapshots, max_rss_bytes=max_rss)
+                _, max_rss, max_opens = self._reader_settings
+                self._pool = ReadPool(
+                    workers, queue_length, require_sandbox, self.snapshots, max_rss_bytes=max_rss, max_opens=max_opens
+                )
             return self._pool
 
     def _reader_pool(self) -> ReadPool:
         with self._pool_lock:
             if self._readers is None:
-                readers, max_rss = self._reader_settings
+                readers, max_rss, max_opens = self._reader_settings
                 self._readers = ReadPool(
                     readers, READ_QUEUE_LENGTH, False, self.snapshots, target=store_reader.serve,
-                    max_rss_bytes=max_rss, role="store reader",
+                    max_rss_bytes=max_rss, max_opens=max_opens, role="store reader",
                 )
             return self._readers
 

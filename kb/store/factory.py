@@ -31,6 +31,8 @@ class StoreSettings(Protocol):
     def store_snapshot_interval_ms(self) -> int: ...
     @property
     def snapshot_reader_max_rss_mib(self) -> int: ...
+    @property
+    def snapshot_reader_max_opens(self) -> int: ...
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -45,6 +47,7 @@ def open_store(settings: StoreSettings) -> Store:
             readers=settings.store_readers,
             snapshot_interval=settings.store_snapshot_interval_ms / 1000,
             reader_max_rss_bytes=settings.snapshot_reader_max_rss_mib * 1024 * 1024,
+            reader_max_opens=settings.snapshot_reader_max_opens,
         )
         store.start_sparql_workers()  # now, so that a host without network namespaces is reported at start-up
         return store

@@ -64,6 +64,7 @@ class ReadPool:
         snapshots: SnapshotLeases,
         target: Callable[..., None] = serve,
         max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        max_opens: int = 0,
         role: str = "SPARQL worker",
     ) -> None:
         self.size = size
@@ -76,7 +77,7 @@ class ReadPool:
         self.unavailable: str | None = None
         self.isolation = ""
         self._workers = WorkerProcesses(
-            target, (require_sandbox, max_rss_bytes), role.replace(" ", "-").lower(), START_TIMEOUT_SECONDS,
+            target, (require_sandbox, max_rss_bytes, max_opens), role.replace(" ", "-").lower(), START_TIMEOUT_SECONDS,
             on_started=self._started,
         )
         starting = [self._workers.launch() for _ in range(size)]

@@ -145,7 +145,9 @@ def _reply(store: Any, request: SparqlRequest, limits: SparqlLimits) -> Reply:
         return ("error", f"the query could not be evaluated ({type(exc).__name__})")
 
 
-def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_RSS_BYTES) -> None:  # pragma: no cover
+def serve(  # pragma: no cover - runs in the worker process
+    conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_RSS_BYTES, max_opens: int = 0
+) -> None:
     set_process_name(SPARQL_WORKER)
     try:
         how = f"isolated from the network by {enter_network_sandbox()}"
@@ -159,6 +161,7 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_
     conn.send(("ready", how))
     store: Any = None
     opened = ""
+    opens = 0
     while True:
         try:
             snapshot, request, limits = conn.recv()
@@ -170,12 +173,13 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int = RECYCLE_
             try:
                 store = ox.Store.read_only(snapshot)
                 opened = snapshot
+                opens += 1
             except OSError as exc:
                 opened = ""
                 conn.send((False, ("error", f"the store snapshot could not be opened ({type(exc).__name__})")))
                 continue
         reply = _reply(store, request, limits)
-        leaving = reply[0] == "too_large" or rss_bytes() > max_rss_bytes
+        leaving = reply[0] == "too_large" or rss_bytes() > max_rss_bytes or 0 < max_opens <= opens
         conn.send((leaving, reply))
         if leaving:
             break

@@ -6,8 +6,9 @@ report reads) do not wait behind the store writer: a pool of these processes
 one at a time over the pipe as ``(snapshot directory, op, args)``; the reply is ``(leaving,
 (status, detail))`` with the store writer's statuses (``ok``, ``syntax``, ``rowcap``, ``error``).
 The reader opens a snapshot read-only and keeps it open until it is sent a newer one. The parent
-enforces the time limit by killing the process; a reader that grew past ``max_rss_bytes`` exits
-after its reply and is replaced.
+enforces the time limit by killing the process; a reader that grew past ``max_rss_bytes``, or has
+opened ``max_opens`` snapshots (each open leaves some memory behind that closing it does not give
+back; ``benchmarks/snapshot_memory.py``), exits after its reply and is replaced.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def answer(store: Any, op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         return ("error", f"{type(exc).__name__}: {exc}")
 
 
-def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int) -> None:  # pragma: no cover - child process
+def serve(  # pragma: no cover - runs in the reader process
+    conn: Connection, require_sandbox: bool, max_rss_bytes: int, max_opens: int = 0
+) -> None:
     set_process_name(STORE_READER)
     with contextlib.suppress(SandboxError):
         enter_network_sandbox()  # it runs only the service's own reads, and needs no network
@@ -51,6 +54,7 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int) -> None: 
     conn.send(("ready", "store reader"))
     store: Any = None
     opened = ""
+    opens = 0
     while True:
         try:
             snapshot, op, args = conn.recv()
@@ -62,12 +66,13 @@ def serve(conn: Connection, require_sandbox: bool, max_rss_bytes: int) -> None: 
             try:
                 store = ox.Store.read_only(snapshot)
                 opened = snapshot
+                opens += 1
             except OSError as exc:
                 opened = ""
                 conn.send((False, ("error", f"the store snapshot could not be opened ({type(exc).__name__})")))
                 continue
         reply = answer(store, op, args)
-        leaving = rss_bytes() > max_rss_bytes
+        leaving = rss_bytes() > max_rss_bytes or 0 < max_opens <= opens
         conn.send((leaving, reply))
         if leaving:
             break
