@@ -1,11 +1,15 @@
-"""A pool of killable SPARQL worker processes with a bounded queue (see ``kb.store.sparql_worker``).
+"""A pool of killable processes that read store snapshots, with a bounded queue.
 
-Each query runs in one worker. A query that runs past its time limit costs that worker only: the
-pool kills it (SIGKILL, the only way to stop a running Oxigraph query) and starts a replacement in
-the background, while the other workers and the rest of the service go on. At most ``size``
-queries run and ``queue_length`` wait; any further query is refused at once (``EndpointBusyError``,
-503 with Retry-After), and a query that waited for a worker longer than its time limit is refused
-the same way. A query that got a worker has its whole time limit to run. Callers block in a thread, never on an event loop.
+Two pools of this kind run: the SPARQL workers (``kb.store.sparql_worker``, client queries) and
+the store readers (``kb.store.store_reader``, the service's own reads). Each request runs in one
+worker, on a snapshot (``kb.store.snapshots``) chosen before a worker is taken. A request that
+runs past its time limit costs that worker only: the pool kills it (SIGKILL, the only way to stop a
+running Oxigraph query) and starts a replacement in the background (``kb.worker_processes``), while
+the other workers and the rest of the service go on. At most ``size`` requests run and
+``queue_length`` wait; any further one is refused at once (``EndpointBusyError``, 503 with
+Retry-After). The wait for a snapshot and for a worker count against the request's time limit, so
+no answer comes later than the limit (plus the kill). Callers block in a thread, never on an event
+loop.
 """
 
 from __future__ import annotations
