@@ -141,7 +141,7 @@ def test_a_determination_just_posted_is_readable_by_its_id_and_listed(tmp_path: 
     app.dependency_overrides[get_settings] = lambda: settings
     try:
         with TestClient(app) as client:
-            for _ in range(3):
+            for n in range(3):
                 posted = client.post("/determinations", content=case, headers={**headers, "content-type": "text/turtle"})
                 assert posted.status_code == 201, posted.text
                 det_id = posted.json()["id"]
@@ -150,6 +150,11 @@ def test_a_determination_just_posted_is_readable_by_its_id_and_listed(tmp_path: 
                 assert read.json() == posted.json()
                 listed = client.get("/determinations", params={"limit": 200}, headers=headers).json()
                 assert det_id in {item["id"] for item in listed["items"]}
+                assert listed["total"] == len(listed["items"]) == n + 1
+                instants = [item["determinedAt"] for item in listed["items"]]
+                assert instants == sorted(instants, reverse=True), "the list is newest first"
+                page = client.get("/determinations", params={"limit": 1, "offset": n}, headers=headers).json()
+                assert page["total"] == n + 1 and [i["id"] for i in page["items"]] == [listed["items"][-1]["id"]]
     finally:
         app.dependency_overrides.clear()
 
