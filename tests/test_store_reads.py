@@ -177,3 +177,24 @@ def test_a_reader_that_opened_its_share_of_snapshots_is_replaced(tmp_path: Path)
         assert store.graph(f"{GRAPH}3") == [TRIPLE]
     finally:
         store.close()
+
+
+def test_graph_names_of_a_bulk_write_are_not_kept_without_bound(tmp_path: Path) -> None:
+    from kb.store import snapshots as snapshot_module
+
+    made: list[str] = []
+
+    def make(target: str) -> None:
+        Path(target).mkdir()
+        made.append(target)
+
+    snaps = snapshot_module.Snapshots(tmp_path / "snapshots", make, interval=0)
+    snaps.note_write(f"{GRAPH}{n}" for n in range(snapshot_module.MAX_TRACKED_GRAPHS + 1))
+    assert len(snaps._touched) == 0
+    assert snaps.needed_for_graph(f"{GRAPH}never-written") == snaps.written() == 1
+    assert snaps.needed_for_prefix(GRAPH) == 1
+    path, generation = snaps.acquire(snaps.needed_for_graph(f"{GRAPH}1"), time.monotonic() + 5)
+    assert generation == 1 and made == [path]
+    assert snaps.needed_for_graph(f"{GRAPH}1") == 0  # the new snapshot holds every write
+    snaps.release(path)
+    assert snaps.on_disk() == [path]  # the newest one stays

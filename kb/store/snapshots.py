@@ -33,6 +33,8 @@ from pathlib import Path
 
 from kb.store.base import StoreError
 
+MAX_TRACKED_GRAPHS = 10_000
+
 
 class SnapshotTimeoutError(StoreError):
     """No snapshot recent enough for the read was ready before its deadline."""
@@ -57,6 +59,7 @@ class Snapshots:
         self._cond = threading.Condition()
         self._written = 0
         self._touched: dict[str, int] = {}  # graph name -> generation of its last write, since the newest snapshot
+        self._floor = 0  # when the names were too many to keep: the generation every graph read needs
         self._newest: _Snapshot | None = None
         self._all: dict[str, _Snapshot] = {}
         self._making = False
@@ -75,6 +78,11 @@ class Snapshots:
             self._written += 1
             for name in graphs:
                 self._touched[name] = self._written
+            if len(self._touched) > MAX_TRACKED_GRAPHS:
+                # Many writes and no read since the newest snapshot (a bulk load): stop naming graphs,
+                # and have every read of a graph wait for a snapshot holding these writes.
+                self._touched.clear()
+                self._floor = self._written
 
     def needed_for_graph(self, name: str) -> int:
         """The generation a snapshot needs to hold the graph as every acknowledged write left it.
@@ -83,12 +91,12 @@ class Snapshots:
         holds the graph (or its absence) exactly, and a read of it needs no new snapshot.
         """
         with self._cond:
-            return self._touched.get(name, 0)
+            return max(self._touched.get(name, 0), self._floor)
 
     def needed_for_prefix(self, prefix: str) -> int:
         """As ``needed_for_graph``, for the names of the graphs whose IRI starts with ``prefix``."""
         with self._cond:
-            return max((g for name, g in self._touched.items() if name.startswith(prefix)), default=0)
+            return max((g for name, g in self._touched.items() if name.startswith(prefix)), default=self._floor)
 
     def newest_generation(self) -> int:
         """The generation of the newest snapshot (-1 before the first)."""
@@ -146,6 +154,8 @@ class Snapshots:
             self._newest = snapshot
             self.made += 1
             self._touched = {name: g for name, g in self._touched.items() if g > generation}
+            if self._floor <= generation:
+                self._floor = 0
         return snapshot
 
     def release(self, path: str) -> None:
