@@ -61,6 +61,20 @@ class Settings(BaseSettings):
     """SPARQL worker processes: queries running at the same time (each one in its own killable process)."""
     sparql_queue_length: int = Field(default=8, ge=0, le=1000)
     """Queries that may wait for a free worker; beyond that a query gets 503 with Retry-After at once."""
+    store_readers: int = Field(default=2, ge=1, le=64)
+    """Store reader processes: the service's own reads (determinations, lists, cases, reports, the health check) run
+    in them on read-only snapshots of the store, never queued behind the store writer's writes."""
+    store_snapshot_interval_ms: int = Field(default=100, ge=0, le=60_000)
+    """At most one snapshot of the store per this many milliseconds. A read that must see a write newer than the
+    newest snapshot (a list, a SPARQL query after a write) waits for the next one, shared by every reader waiting;
+    each snapshot costs the writer a flush of its write buffers."""
+    snapshot_reader_max_rss_mib: int = Field(default=192, ge=64)
+    """A store reader or SPARQL worker whose resident memory grew past this exits after its answer and is replaced
+    (its caches of the snapshots it opened go with it), so their memory stays bounded as the store grows."""
+    snapshot_reader_max_opens: int = Field(default=250, ge=0)
+    """A store reader or SPARQL worker that has opened this many snapshots exits after its answer and is replaced
+    (0: never): each snapshot opened leaves about 0.1-0.2 MiB behind after it is closed (benchmarks/snapshot_memory.py),
+    so without it a worker grows with every write it ever saw."""
     sparql_max_query_bytes: int = Field(default=100_000, ge=100)
     """Largest SPARQL query text (UTF-8 bytes); a longer one gets 413."""
     sparql_max_nesting: int = Field(default=64, ge=4, le=10_000)

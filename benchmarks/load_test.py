@@ -83,10 +83,11 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-ROLES = {"ipkg-store": "store", "ipkg-sparql": "sparql", "ipkg-case": "case"}
+ROLES = {"ipkg-store": "store", "ipkg-reader": "reader", "ipkg-sparql": "sparql", "ipkg-case": "case"}
 ROLE_TITLES = {
     "api": "API (service process)",
     "store": "store writer",
+    "reader": "store readers",
     "sparql": "SPARQL read workers",
     "case": "case workers",
     "other": "other (multiprocessing's resource tracker)",
@@ -292,8 +293,9 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
         )
     lines += [
         "",
-        "| minute | API MiB | store writer MiB | SPARQL workers MiB (n) | case workers MiB (n) | all MiB | load average |",
-        "|---|---|---|---|---|---|---|",
+        "| minute | API MiB | store writer MiB | store readers MiB (n) | SPARQL workers MiB (n) | case workers MiB (n) "
+        "| all MiB | load average |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     shown = -1
     for sample in memory["samples"]:
@@ -302,7 +304,8 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
             shown = minute
             r, n = sample["roles_mib"], sample["counts"]
             lines.append(
-                f"| {minute} | {r['api']:.0f} | {r['store']:.0f} | {r['sparql']:.0f} ({n['sparql']}) | "
+                f"| {minute} | {r['api']:.0f} | {r['store']:.0f} | {r['reader']:.0f} ({n['reader']}) | "
+                f"{r['sparql']:.0f} ({n['sparql']}) | "
                 f"{r['case']:.0f} ({n['case']}) | {sample['total_mib']:.0f} | {sample['load']:.1f} |"
             )
     lines += ["", "| process (role, pid) | first sample MiB | last sample MiB | peak MiB |", "|---|---|---|---|"]

@@ -18,18 +18,15 @@ makes the others wait in its bounded queue (``api.workers``).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from kb.case_worker import serve
 from kb.casework import rebuild_error
+from kb.worker_processes import StartResult, Worker, WorkerProcesses
 
 log = logging.getLogger("ipkg.cases")
 START_TIMEOUT_SECONDS = 120.0
@@ -52,17 +49,6 @@ class CaseWorkError(RuntimeError):
     """An unexpected error inside a case worker (a bug, not a refusal of the case)."""
 
 
-@dataclass(eq=False)
-class _Worker:
-    process: BaseProcess
-    conn: Connection
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join(5)
-        self.conn.close()
-
-
 class CasePool:
     """``size`` case worker processes; ``call(name, args)`` runs ``kb.casework.JOBS[name]`` in one."""
 
@@ -76,55 +62,27 @@ class CasePool:
     ) -> None:
         self.size = size
         self.timeout = timeout
-        self._args = (nice, max_rss_bytes)
-        self._target = target
-        self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._lock = threading.Lock()
-        self._workers: set[_Worker] = set()
-        self._closed = False
         self.failure: str | None = None
         self._ready = threading.Event()  # set once a worker (any) has loaded the knowledge
-        self.started = 0  # workers started over the pool's life (replacements included)
+        self._workers = WorkerProcesses(
+            target, (nice, max_rss_bytes), "case-worker", START_TIMEOUT_SECONDS, on_started=self._started
+        )
         for _ in range(size):
-            self._start_one()
+            self._workers.start()
 
     # -- workers -------------------------------------------------------------------------------
 
-    def _start_one(self) -> None:
-        """Spawn a worker and hand it to the idle queue once it has loaded the knowledge (in the background)."""
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=self._target, args=(child, *self._args), daemon=True, name="case-worker")
-        process.start()
-        child.close()
-        with self._lock:
-            self.started += 1
-        threading.Thread(target=self._await_ready, args=(process, parent), name="case-worker-start", daemon=True).start()
+    @property
+    def started(self) -> int:
+        """Workers started over the pool's life (replacements included)."""
+        return self._workers.started
 
-    def _await_ready(self, process: BaseProcess, conn: Connection) -> None:
-        try:
-            if not conn.poll(START_TIMEOUT_SECONDS):
-                raise EOFError(f"it did not start within {START_TIMEOUT_SECONDS:.0f} s")
-            status, detail = conn.recv()
-        except (EOFError, OSError) as exc:
-            status, detail = "failed", str(exc) or type(exc).__name__
-        if status != "ready":
-            process.kill()
-            process.join(5)
-            conn.close()
-            if self._closed:
-                return  # stopped while loading: the pool was shut down
-            self.failure = f"a case worker failed to start: {detail}"
+    def _started(self, result: StartResult) -> None:
+        if result.worker is not None:
+            self._ready.set()
+        elif not self._workers.closed:  # not stopped while loading because the pool was shut down
+            self.failure = f"a case worker failed to start: {result.detail}"
             log.error("%s", self.failure)
-            return
-        worker = _Worker(process, conn)
-        with self._lock:
-            if self._closed:
-                worker.kill()
-                return
-            self._workers.add(worker)
-        self._idle.put(worker)
-        self._ready.set()
 
     def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> bool:
         """Wait until a worker has loaded the knowledge and can take a case; False if none did in time."""
@@ -134,35 +92,25 @@ class CasePool:
                 return False
         return True
 
-    def _retire(self, worker: _Worker, kill: bool) -> None:
+    def _retire(self, worker: Worker, kill: bool) -> None:
         """Drop a worker (killing it if asked) and start its replacement."""
-        if kill:
-            worker.kill()
-        else:
-            worker.conn.close()
-            worker.process.join(5)
-        with self._lock:
-            self._workers.discard(worker)
-            if self._closed:
-                return
-        self._start_one()
+        self._workers.retire(worker, kill)
 
     def pids(self) -> list[int]:
         """The process ids of the live workers (for tests and the load script)."""
-        with self._lock:
-            return sorted(w.process.pid for w in self._workers if w.process.pid is not None)
+        return self._workers.pids()
 
     # -- cases ---------------------------------------------------------------------------------
 
-    def _take(self, deadline: float) -> _Worker:
+    def _take(self, deadline: float) -> Worker:
         while True:
-            if self._closed:
+            if self._workers.closed:
                 raise CaseWorkersUnavailableError("the case workers are shut down")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise CaseWorkersUnavailableError(self.failure or "no case worker became free in time")
             try:
-                worker = self._idle.get(timeout=min(remaining, 0.5))
+                worker = self._workers.idle.get(timeout=min(remaining, 0.5))
             except queue.Empty:
                 continue
             if worker.process.is_alive():
@@ -183,7 +131,7 @@ class CasePool:
                 leaving, reply = worker.conn.recv()
             except (EOFError, OSError):
                 self._retire(worker, kill=True)
-                if self._closed:
+                if self._workers.closed:
                     raise CaseWorkersUnavailableError("the case workers are shut down") from None
                 crashes += 1
                 log.warning("a case worker stopped while processing a case (%d time(s) for this case)", crashes)
@@ -195,16 +143,11 @@ class CasePool:
             if leaving:
                 self._retire(worker, kill=False)
             else:
-                self._idle.put(worker)
+                self._workers.idle.put(worker)
             return _unpack(reply)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            workers = list(self._workers)
-            self._workers.clear()
-        for worker in workers:
-            worker.kill()
+        self._workers.close()
 
 
 def _unpack(reply: tuple[Any, ...]) -> Any:

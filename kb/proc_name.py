@@ -7,6 +7,7 @@ import sys
 
 PR_SET_NAME = 15
 STORE_WRITER = "ipkg-store"
+STORE_READER = "ipkg-reader"
 SPARQL_WORKER = "ipkg-sparql"
 CASE_WORKER = "ipkg-case"
 

@@ -227,6 +227,15 @@ def receipt_graph(case_id: str, received_at: dt.datetime) -> dict[str, list[Trip
     return {case_receipt_graph(case_id): [triple]}
 
 
+def _instant(lexical: str) -> dt.datetime:
+    """An ``xsd:dateTime`` as a comparable instant (one without a time zone is taken as UTC)."""
+    try:
+        when = dt.datetime.fromisoformat(lexical.replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
 class Repository:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.store = store
@@ -427,12 +436,26 @@ class Repository:
         text = resources.query_file("list-determinations.rq").read_text(encoding="utf-8")
         text = text.replace("#FILTERS", "\n  ".join(filters))
         prologue, _, body = text.partition("SELECT")
-        count_query = f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ SELECT{body.rsplit('ORDER BY', 1)[0]} }}"
-        counted = self.store.query(count_query, timeout, 1)
-        total = int(counted.rows[0][0][1]) if counted.rows and counted.rows[0][0] is not None else 0
-        page = self.store.query(f"{text}\nLIMIT {int(limit)} OFFSET {int(offset)}", timeout, max(int(limit), 1))
-        items = [
-            {name: (term[1] if term is not None else "") for name, term in zip(page.variables, row, strict=True)}
-            for row in page.rows
-        ]
+        selection, _, order = body.rpartition("ORDER BY")
+        # One query, so the total and the page come from the same state of the store (and, with the
+        # embedded store, from one snapshot): the count's row has ?total bound, the page's rows do not.
+        combined = (
+            f"{prologue}SELECT * WHERE {{\n"
+            f"  {{ SELECT (COUNT(*) AS ?total) WHERE {{ SELECT{selection} }} }}\n"
+            f"  UNION\n"
+            f"  {{ SELECT{selection}ORDER BY {order.strip()}\n  LIMIT {int(limit)} OFFSET {int(offset)} }}\n}}"
+        )
+        outcome = self.store.query(combined, timeout, max(int(limit), 1) + 1)
+        total = 0
+        items: list[dict[str, str]] = []
+        for row in outcome.rows:
+            values = dict(zip(outcome.variables, row, strict=True))
+            counted = values.get("total")
+            if counted is not None:
+                total = int(counted[1])
+                continue
+            items.append({name: (term[1] if term is not None else "") for name, term in values.items() if name != "total"})
+        # UNION keeps no order: the page is put back in the query's order (newest first, then by id).
+        items.sort(key=lambda item: item["id"])
+        items.sort(key=lambda item: _instant(item["at"]), reverse=True)
         return total, items

@@ -16,18 +16,31 @@ from kb.store.sandbox import SandboxError
 LIMITS = SparqlLimits(timeout=5, row_cap=10, max_response_bytes=10_000, max_nesting=16, max_dataset_graphs=4)
 
 
-def _serve_without_sandbox(conn: Connection, require_sandbox: bool) -> None:
+class _NoSnapshots:
+    """Snapshot leases for a pool whose workers never get as far as opening one."""
+
+    def written(self) -> int:
+        return 0
+
+    def acquire(self, generation: int, deadline: float) -> tuple[str, int]:
+        return "", 0
+
+    def release(self, path: str) -> None:
+        pass
+
+
+def _serve_without_sandbox(conn: Connection, require_sandbox: bool, max_rss_bytes: int, max_opens: int) -> None:
     """The worker on a host where entering a network namespace fails (runs in a spawned process)."""
 
     def refuse() -> str:
         raise SandboxError("cannot enter an empty network namespace (simulated)")
 
     sparql_worker.enter_network_sandbox = refuse
-    sparql_worker.serve(conn, require_sandbox)
+    sparql_worker.serve(conn, require_sandbox, max_rss_bytes, max_opens)
 
 
 def test_without_a_sandbox_the_endpoint_is_disabled_with_a_clear_error() -> None:
-    pool = ReadPool(1, 0, True, lambda: "", target=_serve_without_sandbox)
+    pool = ReadPool(1, 0, True, _NoSnapshots(), target=_serve_without_sandbox)
     try:
         assert pool.unavailable is not None and "IPKG_SPARQL_ALLOW_UNSANDBOXED" in pool.unavailable
         with pytest.raises(EndpointUnavailableError, match="network namespace"):
@@ -37,7 +50,7 @@ def test_without_a_sandbox_the_endpoint_is_disabled_with_a_clear_error() -> None
 
 
 def test_the_explicit_setting_runs_workers_without_the_sandbox(tmp_path: object) -> None:
-    pool = ReadPool(1, 0, False, lambda: "", target=_serve_without_sandbox)
+    pool = ReadPool(1, 0, False, _NoSnapshots(), target=_serve_without_sandbox)
     try:
         assert pool.unavailable is None
         assert pool.isolation.startswith("NOT isolated")

@@ -1,11 +1,13 @@
 """GET /health: the service is up and its store answers.
 
 The handler runs on the event loop and uses no thread-pool dependency, so it answers while every
-worker thread is busy with determinations or queries. The store check is one small read that waits
-its turn behind the store's other work; at most one such check is in flight, and /health waits for
-it at most until ``STORE_CHECK_WAIT_SECONDS`` after the check started: a store that has not
-answered by then is reported as ``"storeStatus": "busy"`` (the service is up; the store is working
-through its queue), one that failed as ``"unavailable"`` (and ``"status": "degraded"``).
+worker thread is busy with determinations or queries. The store check is one small read; with the
+embedded store a store reader answers it on the newest snapshot, so it never waits behind the
+store writer's writes or a client's SPARQL query. At most one such check is in flight, and /health
+waits for it at most until ``STORE_CHECK_WAIT_SECONDS`` after the check started: a store that has
+not answered by then is reported as ``"storeStatus": "busy"`` (the service is up; the store's
+readers are working through their queue), one that failed as ``"unavailable"`` (and ``"status":
+"degraded"``).
 """
 
 from __future__ import annotations

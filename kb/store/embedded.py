@@ -7,21 +7,20 @@ directory. Writes are single Oxigraph transactions (``Store.extend``): a write i
 the database or not at all, also when the process is killed, and a write is only acknowledged
 after the transaction has committed.
 
-Client SPARQL queries never reach the writer. They run in a pool of worker processes
-(``kb.store.read_pool``) without network access, each opening a read-only *snapshot*: a RocksDB
-checkpoint the writer makes with ``Store.backup`` (hard links, a few milliseconds) into
-``<store>.snapshots/``. Oxigraph documents read-only opening of a directory another process writes
-as undefined behaviour; a checkpoint is never written again, so readers only ever open those. A
-new snapshot is made when a query arrives after a write, so every query sees each write
-acknowledged before it; snapshots no worker holds any more are deleted.
+The writer only writes and makes snapshots; no read queues behind it. Reads run in two pools of
+killable processes (``kb.store.read_pool``), each opening a read-only *snapshot*: a RocksDB
+checkpoint the writer makes with ``Store.backup`` (hard links after a flush) into
+``<store>.snapshots/`` (``kb.store.snapshots``: how often, which one a read may use, when one is
+deleted). Client SPARQL queries run in the SPARQL workers, without network access; the service's
+own reads (``graph``, ``graph_names``, ``query``) in the store readers
+(``kb.store.store_reader``). Oxigraph documents read-only opening of a directory another process
+writes as undefined behaviour; a checkpoint is never written again, so readers only ever open those.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import multiprocessing
-import shutil
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -32,6 +31,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.proc_name import STORE_WRITER, set_process_name
+from kb.store import store_reader
 from kb.store.base import (
     QueryOutcome,
     QuerySyntaxError,
@@ -43,16 +43,14 @@ from kb.store.base import (
     StoreError,
     Triple,
 )
-from kb.store.read_pool import ReadPool
+from kb.store.read_pool import DEFAULT_MAX_RSS_BYTES, ReadPool
 from kb.store.sandbox import SandboxError, enter_network_sandbox
-from kb.store.terms import WireTerm, from_oxigraph, to_oxigraph
+from kb.store.snapshots import Snapshots
+from kb.store.terms import to_oxigraph
 
 WRITE_TIMEOUT_SECONDS = 120.0
 START_TIMEOUT_SECONDS = 60.0
-
-
-class _RowCap(Exception):
-    pass
+READ_QUEUE_LENGTH = 256  # reads waiting for a store reader (the service's own threads bound them first)
 
 
 def _put(store: Any, graphs: dict[str, list[Triple]]) -> None:
@@ -71,43 +69,6 @@ def _drop(store: Any, names: list[str]) -> None:
             store.remove_graph(node)
 
 
-def _query(store: Any, sparql: str, row_cap: int) -> QueryOutcome:
-    try:
-        result = store.query(sparql, use_default_graph_as_union=True)
-    except SyntaxError as exc:
-        raise QuerySyntaxError(str(exc)) from exc
-    if isinstance(result, ox.QueryBoolean):
-        return QueryOutcome(kind="ask", boolean=bool(result))
-    if isinstance(result, ox.QuerySolutions):
-        variables = tuple(v.value for v in result.variables)
-        rows: list[tuple[WireTerm | None, ...]] = []
-        for solution in result:
-            if len(rows) >= row_cap:
-                raise _RowCap(f"the result has more than {row_cap} rows")
-            rows.append(tuple(None if solution[v] is None else from_oxigraph(solution[v]) for v in variables))
-        return QueryOutcome(kind="select", variables=variables, rows=tuple(rows))
-    triples: list[Triple] = []
-    for triple in result:
-        if len(triples) >= row_cap:
-            raise _RowCap(f"the result has more than {row_cap} triples")
-        triples.append((from_oxigraph(triple.subject), from_oxigraph(triple.predicate), from_oxigraph(triple.object)))
-    return QueryOutcome(kind="graph", triples=tuple(triples))
-
-
-def _graph(store: Any, name: str) -> list[Triple] | None:
-    node = ox.NamedNode(name)
-    if not store.contains_named_graph(node):
-        return None
-    return [
-        (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
-        for q in store.quads_for_pattern(None, None, None, node)
-    ]
-
-
-def _graph_names(store: Any, prefix: str) -> list[str]:
-    return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(prefix))
-
-
 def _backup(store: Any, target: str) -> None:
     store.backup(target)
 
@@ -122,14 +83,7 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
         conn.send(("error", f"cannot open the store at {path}: {exc}"))
         return
     conn.send(("ready", None))
-    handlers: dict[str, Callable[..., Any]] = {
-        "put": _put,
-        "drop": _drop,
-        "query": _query,
-        "graph": _graph,
-        "names": _graph_names,
-        "backup": _backup,
-    }
+    handlers: dict[str, Callable[..., Any]] = {"put": _put, "drop": _drop, "backup": _backup}
     while True:
         try:
             op, args = conn.recv()
@@ -137,10 +91,6 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
             break
         try:
             conn.send(("ok", handlers[op](store, *args)))
-        except QuerySyntaxError as exc:
-            conn.send(("syntax", str(exc)))
-        except _RowCap as exc:
-            conn.send(("rowcap", str(exc)))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -149,7 +99,15 @@ class EmbeddedStore:
     """An on-disk Oxigraph store in a child process; see the module docstring."""
 
     def __init__(
-        self, path: Path, workers: int = 2, queue_length: int = 8, require_sandbox: bool = True
+        self,
+        path: Path,
+        workers: int = 2,
+        queue_length: int = 8,
+        require_sandbox: bool = True,
+        readers: int = 2,
+        snapshot_interval: float = 0.1,
+        reader_max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        reader_max_opens: int = 0,
     ) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
@@ -158,46 +116,44 @@ class EmbeddedStore:
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._start()
-        self.snapshots = path.with_name(path.name + ".snapshots")
-        shutil.rmtree(self.snapshots, ignore_errors=True)
-        self.snapshots.mkdir(parents=True)
-        self._writes = itertools.count(1)
-        self._generation = 0  # counts writes; a snapshot is current when made at the same count
-        self._snapshot_lock = threading.Lock()
-        self._snapshot: tuple[int, str] | None = None
-        self._names = itertools.count()
+        self.snapshots = Snapshots(path.with_name(path.name + ".snapshots"), self._backup, snapshot_interval)
+        self._pool_lock = threading.Lock()
         self._pool: ReadPool | None = None
+        self._readers: ReadPool | None = None
         self._pool_settings = (workers, queue_length, require_sandbox)
+        self._reader_settings = (readers, reader_max_rss_bytes, reader_max_opens)
 
-    def _current_snapshot(self) -> str:
-        """The newest snapshot, made now if a write happened since the last one."""
-        with self._snapshot_lock:
-            generation = self._generation
-            if self._snapshot is None or self._snapshot[0] != generation:
-                target = self.snapshots / f"{next(self._names):08d}"
-                self._call("backup", (str(target),), WRITE_TIMEOUT_SECONDS)
-                self._snapshot = (generation, str(target))
-                self._collect_snapshots()
-            return self._snapshot[1]
-
-    def _collect_snapshots(self) -> None:
-        keep = {self._snapshot[1]} if self._snapshot else set()
-        if self._pool is not None:
-            keep |= self._pool.snapshots_in_use()
-        for directory in self.snapshots.iterdir():
-            if str(directory) not in keep:
-                shutil.rmtree(directory, ignore_errors=True)
+    def _backup(self, target: str) -> None:
+        self._call("backup", (target,), WRITE_TIMEOUT_SECONDS)
 
     def _read_pool(self) -> ReadPool:
-        with self._snapshot_lock:
+        with self._pool_lock:
             if self._pool is None:
                 workers, queue_length, require_sandbox = self._pool_settings
-                self._pool = ReadPool(workers, queue_length, require_sandbox, self._current_snapshot)
+                _, max_rss, max_opens = self._reader_settings
+                self._pool = ReadPool(
+                    workers, queue_length, require_sandbox, self.snapshots, max_rss_bytes=max_rss, max_opens=max_opens
+                )
             return self._pool
 
+    def _reader_pool(self) -> ReadPool:
+        with self._pool_lock:
+            if self._readers is None:
+                readers, max_rss, max_opens = self._reader_settings
+                self._readers = ReadPool(
+                    readers, READ_QUEUE_LENGTH, False, self.snapshots, target=store_reader.serve,
+                    max_rss_bytes=max_rss, max_opens=max_opens, role="store reader",
+                )
+            return self._readers
+
     def start_sparql_workers(self) -> None:
-        """Start the SPARQL worker pool now rather than at the first query."""
+        """Start the SPARQL workers and the store readers now rather than at the first request."""
         self._read_pool()
+        self._reader_pool()
+
+    def reader_pids(self) -> list[int]:
+        """Process ids of the store readers and the SPARQL workers (for tests)."""
+        return [*self._reader_pool().pids(), *self._read_pool().pids()]
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
@@ -248,44 +204,60 @@ class EmbeddedStore:
                 raise StoreError(f"the store process stopped: {exc}") from exc
         if status == "ok":
             return detail
-        if status == "syntax":
-            raise QuerySyntaxError(detail)
-        if status == "rowcap":
-            raise RowCapExceededError(detail)
         raise StoreError(detail)
 
     def put_graphs(self, graphs: dict[str, list[Triple]]) -> None:
         try:
             self._call("put", (graphs,), WRITE_TIMEOUT_SECONDS)
         finally:
-            self._generation = next(self._writes)
+            self.snapshots.note_write(graphs)
 
     def drop_graphs(self, names: list[str]) -> None:
         try:
             self._call("drop", (names,), WRITE_TIMEOUT_SECONDS)
         finally:
-            self._generation = next(self._writes)
+            self.snapshots.note_write(names)
 
     def sparql(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
-        pool = self._read_pool()
-        return pool.run(request, limits)
+        return self._read_pool().run(request, limits)
+
+    def _read(self, op: str, args: tuple[Any, ...], timeout: float, generation: int) -> Any:
+        """One read by a store reader on a snapshot of at least ``generation`` writes."""
+        status, detail = self._reader_pool().exchange((op, args), timeout, generation)
+        if status == "ok":
+            return detail
+        if status == "syntax":
+            raise QuerySyntaxError(detail)
+        if status == "rowcap":
+            raise RowCapExceededError(detail)
+        raise StoreError(detail)
 
     def query(self, sparql: str, timeout: float, row_cap: int) -> QueryOutcome:
-        outcome = self._call("query", (sparql, row_cap), timeout)
+        """Run a query on a snapshot that holds every write acknowledged before the call."""
+        outcome = self._read("query", (sparql, row_cap), timeout, self.snapshots.written())
         assert isinstance(outcome, QueryOutcome)
         return outcome
 
     def graph(self, iri: str) -> list[Triple] | None:
-        result = self._call("graph", (iri,), WRITE_TIMEOUT_SECONDS)
+        """The graph as every write acknowledged before the call left it: from the newest snapshot,
+        unless a write touched this graph since that was made (then from the next one)."""
+        result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, self.snapshots.needed_for_graph(iri))
         return None if result is None else list(result)
 
     def graph_names(self, prefix: str) -> list[str]:
-        return list(self._call("names", (prefix,), WRITE_TIMEOUT_SECONDS))
+        needed = self.snapshots.needed_for_prefix(prefix)
+        return list(self._read("names", (prefix,), WRITE_TIMEOUT_SECONDS, needed))
+
+    def writer_alive(self) -> bool:
+        """Whether the store writer process is running (it is restarted at the next write if not)."""
+        process = self._process
+        return process is not None and process.is_alive()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-        shutil.rmtree(self.snapshots, ignore_errors=True)
+        for pool in (self._pool, self._readers):
+            if pool is not None:
+                pool.close()
+        self.snapshots.close()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()  # the child sees EOF and exits after its current request

@@ -25,6 +25,14 @@ class StoreSettings(Protocol):
     def sparql_queue_length(self) -> int: ...
     @property
     def sparql_allow_unsandboxed(self) -> bool: ...
+    @property
+    def store_readers(self) -> int: ...
+    @property
+    def store_snapshot_interval_ms(self) -> int: ...
+    @property
+    def snapshot_reader_max_rss_mib(self) -> int: ...
+    @property
+    def snapshot_reader_max_opens(self) -> int: ...
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -36,6 +44,10 @@ def open_store(settings: StoreSettings) -> Store:
             workers=settings.sparql_workers,
             queue_length=settings.sparql_queue_length,
             require_sandbox=not settings.sparql_allow_unsandboxed,
+            readers=settings.store_readers,
+            snapshot_interval=settings.store_snapshot_interval_ms / 1000,
+            reader_max_rss_bytes=settings.snapshot_reader_max_rss_mib * 1024 * 1024,
+            reader_max_opens=settings.snapshot_reader_max_opens,
         )
         store.start_sparql_workers()  # now, so that a host without network namespaces is reported at start-up
         return store

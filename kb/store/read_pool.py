@@ -1,25 +1,25 @@
-"""A pool of killable SPARQL worker processes with a bounded queue (see ``kb.store.sparql_worker``).
+"""A pool of killable processes that read store snapshots, with a bounded queue.
 
-Each query runs in one worker. A query that runs past its time limit costs that worker only: the
-pool kills it (SIGKILL, the only way to stop a running Oxigraph query) and starts a replacement in
-the background, while the other workers and the rest of the service go on. At most ``size``
-queries run and ``queue_length`` wait; any further query is refused at once (``EndpointBusyError``,
-503 with Retry-After), and a query that waited for a worker longer than its time limit is refused
-the same way. A query that got a worker has its whole time limit to run. Callers block in a thread, never on an event loop.
+Two pools of this kind run: the SPARQL workers (``kb.store.sparql_worker``, client queries) and
+the store readers (``kb.store.store_reader``, the service's own reads). Each request runs in one
+worker, on a snapshot (``kb.store.snapshots``) chosen before a worker is taken. A request that
+runs past its time limit costs that worker only: the pool kills it (SIGKILL, the only way to stop a
+running Oxigraph query) and starts a replacement in the background (``kb.worker_processes``), while
+the other workers and the rest of the service go on. At most ``size`` requests run and
+``queue_length`` wait; any further one is refused at once (``EndpointBusyError``, 503 with
+Retry-After). The wait for a snapshot and for a worker count against the request's time limit, so
+no answer comes later than the limit (plus the kill). Callers block in a thread, never on an event
+loop.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Protocol
 
 from kb.store.base import (
     EndpointBusyError,
@@ -34,55 +34,64 @@ from kb.store.base import (
     SparqlRequest,
     StoreError,
 )
+from kb.store.snapshots import SnapshotTimeoutError
 from kb.store.sparql_worker import serve
+from kb.worker_processes import StartResult, Worker, WorkerProcesses
 
 log = logging.getLogger("ipkg.sparql")
 START_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_RSS_BYTES = 512 * 1024 * 1024
 
 
-@dataclass(eq=False)
-class _Worker:
-    process: BaseProcess
-    conn: Connection
-    snapshot: str = ""
+class SnapshotLeases(Protocol):
+    """Where the pool gets snapshots (``kb.store.snapshots.Snapshots``)."""
 
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join(5)
-        self.conn.close()
+    def written(self) -> int: ...
+    def acquire(self, generation: int, deadline: float) -> tuple[str, int]: ...
+    def release(self, path: str) -> None: ...
 
 
 class ReadPool:
-    """``size`` worker processes; ``run`` answers one request on the snapshot ``snapshot()`` names."""
+    """``size`` worker processes that answer on snapshots; ``run`` answers one SPARQL request.
+
+    ``exchange`` is the general form: it sends ``(snapshot, *payload)`` to a free worker and returns
+    its reply. The same pool class runs the store readers (``kb.store.store_reader``) with another
+    ``target``. A worker keeps the snapshot it last opened, which stays held (never deleted) until
+    the worker is sent a newer one or leaves.
+    """
 
     def __init__(
         self,
         size: int,
         queue_length: int,
         require_sandbox: bool,
-        snapshot: Callable[[], str],
-        target: Callable[[Connection, bool], None] = serve,
+        snapshots: SnapshotLeases,
+        target: Callable[..., None] = serve,
+        max_rss_bytes: int = DEFAULT_MAX_RSS_BYTES,
+        max_opens: int = 0,
+        role: str = "SPARQL worker",
     ) -> None:
         self.size = size
-        self._target = target
+        self.role = role
         self.require_sandbox = require_sandbox
-        self._snapshot = snapshot
-        self._context = multiprocessing.get_context("spawn")
+        self._snapshots = snapshots
         self._admission = threading.BoundedSemaphore(size + queue_length)
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._lock = threading.Lock()
-        # Held while a snapshot is chosen and claimed for a worker, so that the store's clean-up
-        # (which asks snapshots_in_use() under this same lock) never deletes one being handed out.
-        self._claim = threading.RLock()
-        self._workers: set[_Worker] = set()
-        self._closed = False
+        self._opened: dict[Worker, str] = {}
+        self._opened_lock = threading.Lock()
         self.unavailable: str | None = None
         self.isolation = ""
-        starting = [self._launch() for _ in range(size)]
+        self._workers = WorkerProcesses(
+            target, (require_sandbox, max_rss_bytes, max_opens), role.replace(" ", "-").lower(), START_TIMEOUT_SECONDS,
+            on_started=self._started,
+        )
+        starting = [self._workers.launch() for _ in range(size)]
         for pending in starting:
-            worker = self._await_ready(*pending)
-            if worker is not None:
-                self._add(worker)
+            result = self._workers.await_ready(*pending)
+            self._started(result)
+            if result.worker is not None:
+                self._workers.add(result.worker)
+        if role != "SPARQL worker":
+            return
         if self.unavailable is not None:
             log.error("SPARQL endpoint DISABLED: %s", self.unavailable)
         elif not self.isolation.startswith("isolated"):
@@ -92,117 +101,91 @@ class ReadPool:
 
     # -- workers -------------------------------------------------------------------------------
 
-    def _launch(self) -> tuple[BaseProcess, Connection]:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=self._target, args=(child, self.require_sandbox), daemon=True)
-        process.start()
-        child.close()
-        return process, parent
-
-    def _await_ready(self, process: BaseProcess, conn: Connection) -> _Worker | None:
-        try:
-            if not conn.poll(START_TIMEOUT_SECONDS):
-                raise EOFError("the worker did not start in time")
-            status, detail = conn.recv()
-        except (EOFError, OSError) as exc:
-            process.kill()
-            process.join(5)
-            log.error("a SPARQL worker failed to start: %s", exc)
-            return None
-        if status != "ready":
-            process.join(5)
-            conn.close()
+    def _started(self, result: StartResult) -> None:
+        if result.worker is not None:
+            self.isolation = result.detail
+        elif result.status == "fatal":
             self.unavailable = (
-                f"the SPARQL workers cannot start: {detail}; set IPKG_SPARQL_ALLOW_UNSANDBOXED=true to run them anyway"
+                f"the SPARQL workers cannot start: {result.detail}; "
+                "set IPKG_SPARQL_ALLOW_UNSANDBOXED=true to run them anyway"
             )
-            return None
-        self.isolation = str(detail)
-        return _Worker(process, conn)
+        elif not self._workers.closed:
+            log.error("a %s failed to start: %s", self.role, result.detail)
 
-    def _add(self, worker: _Worker) -> None:
-        with self._lock:
-            if self._closed:
-                worker.kill()
-                return
-            self._workers.add(worker)
-        self._idle.put(worker)
+    def _retire(self, worker: Worker, kill: bool) -> None:
+        """Drop a dead, killed or leaving worker (its snapshot is no longer held) and start its replacement."""
+        with self._opened_lock:
+            opened = self._opened.pop(worker, "")
+        if opened:
+            self._snapshots.release(opened)
+        self._workers.retire(worker, kill)
 
-    def _replace(self, worker: _Worker) -> None:
-        """Drop a dead or killed worker and start its replacement in the background."""
-        with self._lock:
-            self._workers.discard(worker)
-            if self._closed:
-                return
+    def pids(self) -> list[int]:
+        return self._workers.pids()
 
-        def start() -> None:
-            fresh = self._await_ready(*self._launch())
-            if fresh is not None:
-                self._add(fresh)
-
-        threading.Thread(target=start, name="sparql-worker-start", daemon=True).start()
-
-    def snapshots_in_use(self) -> set[str]:
-        with self._claim, self._lock:
-            return {w.snapshot for w in self._workers if w.snapshot}
-
-    # -- queries -------------------------------------------------------------------------------
+    # -- requests ------------------------------------------------------------------------------
 
     def run(self, request: SparqlRequest, limits: SparqlLimits) -> SparqlAnswer:
+        """Answer a SPARQL request on a snapshot holding every write acknowledged before it."""
+        return _answer(self.exchange((request, limits), limits.timeout, self._snapshots.written()))
+
+    def exchange(self, payload: tuple[Any, ...], timeout: float, generation: int) -> tuple[Any, ...]:
+        """Send ``(snapshot, *payload)`` to a free worker, on a snapshot of at least ``generation`` writes.
+
+        One deadline for the whole request: the wait for a snapshot and for a worker count against
+        ``timeout``, so no answer comes later than that (plus the kill). The snapshot is chosen
+        first, so no worker sits idle while a request waits for the next snapshot.
+        """
         if self.unavailable is not None:
             raise EndpointUnavailableError(self.unavailable)
         if not self._admission.acquire(blocking=False):
-            raise EndpointBusyError("every SPARQL worker is busy and the queue is full")
-        # One deadline for the whole request: the wait for a worker and for a snapshot count against
-        # the query's time limit, so no answer comes later than the limit (plus the kill).
-        deadline = time.monotonic() + limits.timeout
+            raise EndpointBusyError(f"every {self.role} is busy and the queue is full")
+        deadline = time.monotonic() + timeout
         try:
             try:
-                worker = self._idle.get(timeout=limits.timeout)
+                snapshot, _ = self._snapshots.acquire(generation, deadline)
+            except SnapshotTimeoutError:
+                raise EndpointBusyError(f"no snapshot of the store was ready within the {timeout:g} s limit") from None
+            try:
+                worker = self._workers.idle.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
-                raise EndpointBusyError(f"no SPARQL worker became free within {limits.timeout:g} s") from None
-            return self._dispatch(worker, request, limits, deadline)
+                self._snapshots.release(snapshot)
+                raise EndpointBusyError(f"no {self.role} became free within {timeout:g} s") from None
+            return self._dispatch(worker, snapshot, payload, timeout, deadline)
         finally:
             self._admission.release()
 
-    def _dispatch(self, worker: _Worker, request: SparqlRequest, limits: SparqlLimits, deadline: float) -> SparqlAnswer:
-        try:
-            with self._claim:
-                snapshot = self._snapshot()
-                worker.snapshot = snapshot
-        except BaseException:
-            self._idle.put(worker)
-            raise
+    def _dispatch(
+        self, worker: Worker, snapshot: str, payload: tuple[Any, ...], timeout: float, deadline: float
+    ) -> tuple[Any, ...]:
+        with self._opened_lock:
+            previous = self._opened.get(worker, "")
+            self._opened[worker] = snapshot  # held by this worker until it opens a newer one or leaves
+        if previous:
+            self._snapshots.release(previous)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            self._idle.put(worker)
-            raise EndpointBusyError(f"no snapshot of the store was ready within the {limits.timeout:g} s limit")
+            self._workers.idle.put(worker)
+            raise EndpointBusyError(f"no {self.role} became free within {timeout:g} s")
         try:
-            worker.conn.send((snapshot, request, limits))
+            worker.conn.send((snapshot, *payload))
             ready = worker.conn.poll(remaining)
             leaving, reply = worker.conn.recv() if ready else (True, None)
         except (EOFError, OSError):
-            worker.kill()
-            self._replace(worker)
-            raise StoreError("a SPARQL worker stopped while answering; the query was not answered") from None
+            self._retire(worker, kill=True)
+            raise StoreError(f"a {self.role} stopped while answering; the request was not answered") from None
         if reply is None:
-            worker.kill()
-            self._replace(worker)
-            raise QueryTimeoutError(f"the query ran past {limits.timeout:g} s and was stopped")
+            self._retire(worker, kill=True)
+            what = "query" if self.role == "SPARQL worker" else "read"
+            raise QueryTimeoutError(f"the {what} ran past {timeout:g} s and was stopped")
         if leaving:
-            worker.conn.close()
-            worker.process.join(5)
-            self._replace(worker)
+            self._retire(worker, kill=False)
         else:
-            self._idle.put(worker)
-        return _answer(reply)
+            self._workers.idle.put(worker)
+        return tuple(reply)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            workers = list(self._workers)
-            self._workers.clear()
-        for worker in workers:
-            worker.kill()
+        self._workers.close()
 
 
 def _answer(reply: tuple[Any, ...]) -> SparqlAnswer:
