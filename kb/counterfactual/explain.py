@@ -281,16 +281,19 @@ def _negatives_reversed(case: Graph, knowledge: Knowledge, criterion: CriterionI
 
 def _reads_only_the_request(knowledge: Knowledge, criterion: CriterionInfo) -> bool:
     """Whether every case fact the criterion reads defines the request (its code, region, purpose, member
-    state, date of service ...: questionnaire.toml, ``request_defining``)."""
+    state, date of service ...: questionnaire.toml, ``request_defining``). Facts about the ontology's
+    own terms (what a CPT code codes) are the knowledge's, not the case's."""
     ont = knowledge.ontology
     defining = {term(t) for t in questionnaire_settings()["request_defining"]}
     derived = set(ont.subjects(IP.derivedBy, None))
+    term_classes = {cls for classes in knowledge.individual_types.values() for cls in classes}
     read = {
         p
         for p in terms_read(knowledge, criterion)
         if ((p, RDF.type, OWL.DatatypeProperty) in ont or (p, RDF.type, OWL.ObjectProperty) in ont)
         and p not in derived
         and (p, IP.recordedByEngine, Literal(True)) not in ont
+        and ont.value(p, RDFS.domain) not in term_classes
     }
     return read <= defining
 
