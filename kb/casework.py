@@ -22,7 +22,7 @@ from kb.knowledge import Knowledge
 from kb.pipeline.caseform import check_case_form
 from kb.pipeline.caseio import CaseLimits, parse_case
 from kb.pipeline.enrichment import select_guideline
-from kb.questionnaire.revisions import explain_case
+from kb.questionnaire.revisions import answer_case, explain_case, pend_questionnaire
 from kb.repository import PreparedDetermination, prepare_determination, unwire, wire
 from kb.store.base import Triple
 
@@ -71,6 +71,8 @@ JOBS: dict[str, Callable[..., object]] = {
     "determine_stored": determine_stored,
     "fhir_submit": decide_bundle,
     "counterfactuals": explain_case,
+    "questionnaire": pend_questionnaire,
+    "answer_questionnaire": answer_case,
 }
 """The work a case worker does, by name (the name crosses the pipe, never a function)."""
 

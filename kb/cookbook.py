@@ -14,10 +14,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.query import ResultRow
 
 from kb import resources
+from kb.namespaces import IP
 
 
 def queries() -> list[Path]:
@@ -44,17 +45,27 @@ def answer_key(columns: list[str], rows: list[list[str]]) -> tuple[tuple[str, ..
 
 
 def demo_dataset() -> Graph:
+    """The ontology, the shapes, every example case with its derived facts and the RDF of its
+    determination, and the counterfactuals of the examples examples/counterfactuals.toml names."""
     from kb.engine import determine_file
+    from kb.examples import counterfactual_graph, explained_examples
     from kb.knowledge import load_knowledge
+    from kb.pipeline.caseio import read_case_file
     from kb.pipeline.determination import determination_graph
 
     knowledge = load_knowledge()
     graph = knowledge.ontology + knowledge.shapes
     cases = resources.examples_dir() / "cases"
+    explained = explained_examples()
     for path in sorted([*cases.glob("*.ttl"), *cases.glob("*.jsonld")]):
         det = determine_file(path)
         graph += det.case_graph
-        graph += determination_graph(det)
+        rdf = determination_graph(det)
+        graph += rdf
+        if path.name in explained:
+            node = rdf.value(predicate=IP.forRequest, object=det.request)
+            assert isinstance(node, URIRef)
+            graph += counterfactual_graph(read_case_file(path), node, knowledge)
     return graph
 
 

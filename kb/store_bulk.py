@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kb.namespaces import CASE, DET
+from kb.repository import counterfactuals_graph
 from kb.store.base import Store, Triple
 from kb.store.terms import WireTerm
 from kb.store_layout import (
@@ -74,10 +75,10 @@ def _rewrite_triple(triple: Triple, suffix: str) -> Triple:
 
 
 def determination_graphs(store: Store, det_id: str) -> dict[str, list[Triple]]:
-    """The four graphs of one stored determination (its case included)."""
+    """The graphs of one stored determination (its case included, and its counterfactuals once computed)."""
     det = store.graph(determination_graph_name(det_id)) or []
     case_ids = [o[1] for _, p, o in det if p[1] == _IP_CASE_ID]
-    names = [determination_graph_name(det_id), derived_graph(det_id), report_graph(det_id)]
+    names = [determination_graph_name(det_id), derived_graph(det_id), report_graph(det_id), counterfactuals_graph(det_id)]
     names += [case_graph(case_id) for case_id in case_ids]
     graphs: dict[str, list[Triple]] = {}
     for name in names:

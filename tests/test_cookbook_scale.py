@@ -23,6 +23,7 @@ import pytest
 from api.settings import Settings
 from kb import resources
 from kb.cookbook import normalize, queries
+from kb.examples import explained_examples, store_counterfactuals
 from kb.knowledge import Knowledge
 from kb.pipeline.caseio import read_case_file
 from kb.repository import Repository
@@ -56,7 +57,9 @@ def bases(tmp_path_factory: pytest.TempPathFactory, knowledge: Knowledge) -> Ite
         repository = Repository(store, knowledge)
         repository.load_knowledge_graphs()
         for path in sorted((resources.examples_dir() / "cases").glob("cg300-*.ttl")):
-            repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
+            stored, _ = repository.determine_and_save(read_case_file(path), path.name, f"example-{path.name}")
+            if path.name in explained_examples():
+                store_counterfactuals(repository, stored.id)  # as a service that preloads the examples
         small = {query.name: _ask(store, query) for query in QUERIES}
         base = len(stored_determination_ids(store))
         copies = max(2, math.ceil(TARGET / base))

@@ -29,12 +29,12 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
+from kb import cookbook
 from kb.coverage import coverage_markdown
-from kb.engine import determine_file, determine_graph
+from kb.engine import determine_graph
 from kb.knowledge import load_knowledge
 from kb.namespaces import IP
 from kb.pipeline.caseio import JSONLD, TURTLE, parse_case
-from kb.pipeline.determination import determination_graph
 from tests.service.server import PRELOADED, READ_TOKEN, WRITE_TOKEN, Server, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,14 +79,7 @@ def _of(*langs: str) -> list[Block]:
 
 @pytest.fixture(scope="module")
 def demo_dataset() -> Graph:
-    knowledge = load_knowledge()
-    graph = knowledge.ontology + knowledge.shapes
-    cases = ROOT / "examples" / "cases"
-    for path in sorted([*cases.glob("*.ttl"), *cases.glob("*.jsonld")]):
-        det = determine_file(path)
-        graph += det.case_graph
-        graph += determination_graph(det)
-    return graph
+    return cookbook.demo_dataset()
 
 
 @pytest.mark.parametrize("block", _of("turtle", "jsonld"), ids=lambda b: b.id)
@@ -141,9 +134,7 @@ def test_console_blocks(block: Block, request: pytest.FixtureRequest) -> None:
             command = command.replace(old, new)
         if command.startswith("./scripts/"):
             continue  # the set-up scripts themselves are exercised by CI (.ci/run calls scripts/test.sh)
-        result = subprocess.run(
-            command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-        )
+        result = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
         assert result.returncode == expected, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
         outputs.append(result.stdout)
     wanted = block.marker("expect-output")

@@ -4,6 +4,7 @@ shown with the determination."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from rdflib import RDF, Graph, URIRef
 
+import kb.engine
 from api.deps import get_settings
 from api.main import app
 from api.settings import Settings, TokenGrant
@@ -206,3 +208,37 @@ def test_counterfactuals_are_computed_once_and_shown_with_the_determination(clie
     contraindicated = _post_case(client, CASES / "cg300-contraindication-infection-denied.ttl")
     reason = client.get(contraindicated["links"]["counterfactuals"], headers=AUTH).json()
     assert reason["counterfactuals"] == [] and reason["noCounterfactualReason"] == "contraindication"
+
+
+def test_questionnaires_and_responses_are_decided_in_case_worker_processes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every engine decision in the service's own process fails here; the pend's questionnaire, the
+    response merged into a new revision and its decision still come back, from the case workers."""
+
+    def in_service_process(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a case was decided in the service process")
+
+    _favourable_items()  # computed with the engine of this process, before it is made to fail
+    patched = 0
+    for name, module in list(sys.modules.items()):
+        if (name == "kb" or name.startswith(("kb.", "api."))) and getattr(module, "determine_graph", None) is determine_graph:
+            monkeypatch.setattr(module, "determine_graph", in_service_process)
+            patched += 1
+    assert patched and kb.engine.determine_graph is in_service_process
+    pended = _post_case(client, PENDED)
+    questionnaire = client.get(pended["links"]["questionnaire"], headers=AUTH)
+    assert questionnaire.status_code == 200, questionnaire.text
+    response = client.post(
+        f"/determinations/{pended['id']}/questionnaire-response",
+        json=_favourable_response(questionnaire.json()),
+        headers={**AUTH, "Content-Type": "application/fhir+json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["outcome"] == "approved"
+    refused = client.post(
+        f"/determinations/{pended['id']}/questionnaire-response",
+        json={**_favourable_response(questionnaire.json()), "status": "in-progress"},
+        headers={**AUTH, "Content-Type": "application/fhir+json"},
+    )
+    assert refused.status_code == 422 and "completed" in refused.json()["detail"]

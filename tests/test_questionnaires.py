@@ -40,7 +40,14 @@ from kb.questionnaire.search import Budget
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "examples" / "cases"
 GAPS = Path(__file__).resolve().parent / "questionnaires" / "known-gaps.toml"
-STATED_REASONS = {"contraindication", "frequency-or-interval-limit", "excluded", "clinical-review", "request-defining"}
+STATED_REASONS = {
+    "contraindication",
+    "frequency-or-interval-limit",
+    "excluded",
+    "clinical-review",
+    "request-defining",
+    "diagnosis",
+}
 
 
 def _gaps() -> dict[str, Any]:

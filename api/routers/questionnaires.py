@@ -1,8 +1,12 @@
 """FHIR Questionnaires of the pathways, a pend's questionnaire of missing items, responses to it, and
-the counterfactuals of a determination. The case work runs on the case workers, never on the event loop."""
+the counterfactuals of a determination. The case work (deciding a stored pend again, reading and merging
+a response, deciding the new revision, searching counterfactuals) runs in the case worker processes,
+never on the event loop or in the service's own process; the store is read and written on a case-worker
+thread around it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 from typing import Annotated, Any
@@ -19,8 +23,15 @@ from api.workers import CaseWorkers, CaseWorkersDep
 from kb.knowledge import Knowledge
 from kb.pipeline.caselimits import json_nesting
 from kb.questionnaire.fhir import pathway_questionnaires
-from kb.questionnaire.revisions import NotPendedError, QuestionnaireResponseError, answer, counterfactuals, questionnaire
-from kb.repository import Repository, StoredDetermination
+from kb.questionnaire.revisions import (
+    NotPendedError,
+    QuestionnaireResponseError,
+    Refusal,
+    answer,
+    counterfactuals,
+    questionnaire,
+)
+from kb.repository import PreparedDetermination, Repository, StoredDetermination
 from kb.store.base import Triple
 
 router = APIRouter(tags=["questionnaires"])
@@ -91,9 +102,15 @@ async def read_questionnaire(questionnaire_id: str, knowledge: KnowledgeDep, _: 
     return FhirJSONResponse(found[questionnaire_id])
 
 
-def _questionnaire(repository: Repository, det_id: str) -> dict[str, Any]:
+def _questionnaire(workers: CaseWorkers, repository: Repository, det_id: str) -> dict[str, Any]:
+    """Read the stored pend, compute its questionnaire in a case worker process (from a worker thread)."""
+
+    def compute(triples: list[Triple], case_id: str, det: str) -> dict[str, Any] | Refusal:
+        found: dict[str, Any] | Refusal = workers.process("questionnaire", triples, case_id, det)
+        return found
+
     try:
-        return questionnaire(repository, det_id)
+        return questionnaire(repository, det_id, compute)
     except NotPendedError as exc:
         raise ProblemError(409, "No questionnaire", str(exc)) from None
 
@@ -107,11 +124,13 @@ def _questionnaire(repository: Repository, det_id: str) -> dict[str, Any]:
 async def determination_questionnaire(
     determination_id: str, repository: RepositoryDep, workers: CaseWorkersDep, _: ReadAccess
 ) -> JSONResponse:
-    resource = await workers.run(_questionnaire, repository, determination_id)
+    resource = await workers.run(_questionnaire, workers, repository, determination_id)
     return FhirJSONResponse(resource)
 
 
-def _answer(repository: Repository, det_id: str, body: bytes, agent: str) -> StoredDetermination:
+def _answer(workers: CaseWorkers, repository: Repository, det_id: str, body: bytes, agent: str) -> StoredDetermination:
+    """Read the response, merge and decide it in a case worker process, store the new revision (from a
+    worker thread)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -123,8 +142,17 @@ def _answer(repository: Repository, det_id: str, body: bytes, agent: str) -> Sto
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemError(400, "Malformed JSON", f"invalid JSON: {exc}") from None
+
+    def compute(
+        triples: list[Triple], case_id: str, det: str, response: Any, who: str, received: dt.datetime
+    ) -> PreparedDetermination | Refusal:
+        found: PreparedDetermination | Refusal = workers.process(
+            "answer_questionnaire", triples, case_id, det, response, who, received
+        )
+        return found
+
     try:
-        return answer(repository, det_id, data, agent)
+        return answer(repository, det_id, data, agent, compute)
     except NotPendedError as exc:
         raise ProblemError(409, "No questionnaire", str(exc)) from None
     except QuestionnaireResponseError as exc:
@@ -149,7 +177,7 @@ async def post_questionnaire_response(
     if media_type(request) not in RESPONSE_TYPES:
         raise ProblemError(415, "Unsupported media type", "send the QuestionnaireResponse as application/fhir+json")
     body = await read_limited(request, settings.questionnaire_response_max_bytes)
-    stored = await workers.run(_answer, repository, determination_id, body, grant.name)
+    stored = await workers.run(_answer, workers, repository, determination_id, body, grant.name)
     return JSONResponse(stored.machine_form, status_code=201, headers={"Location": f"/determinations/{stored.id}"})
 
 
@@ -177,9 +205,7 @@ def _counterfactuals(
     """Read the stored case, search its counterfactuals in a case worker process, store them (from a
     worker thread)."""
 
-    def compute(
-        triples: list[Triple], case_id: str, det: str, most: int, limit: float
-    ) -> tuple[list[Triple], dict[str, Any]]:
+    def compute(triples: list[Triple], case_id: str, det: str, most: int, limit: float) -> tuple[list[Triple], dict[str, Any]]:
         found: tuple[list[Triple], dict[str, Any]] = workers.process("counterfactuals", triples, case_id, det, most, limit)
         return found
 

@@ -24,6 +24,7 @@ from typing import Any
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.counterfactual.diagnoses import bound_to_diagnoses
 from kb.engine import determine_graph
 from kb.errors import KnowledgeGraphError
 from kb.knowledge import CriterionInfo, Knowledge
@@ -40,9 +41,11 @@ from kb.questionnaire.facts import (
     date_of_service,
     fixed_properties,
     local,
+    term,
     unknowns,
 )
 from kb.questionnaire.fhir import describe_record, label
+from kb.questionnaire.fhir import settings as questionnaire_settings
 from kb.questionnaire.reads import named_terms, terms_read
 from kb.questionnaire.search import MET, Budget, criterion_status
 
@@ -262,28 +265,62 @@ def _documented_changes(case: Graph, knowledge: Knowledge, criterion: CriterionI
     return changes
 
 
+def _negatives_reversed(case: Graph, knowledge: Knowledge, criterion: CriterionInfo) -> list[Change]:
+    """A documented negative (``ip:present false``) of a fact whose type the criterion reads, recorded
+    present instead: "allodynia present" where the record says it is absent."""
+    read = terms_read(knowledge, criterion)
+    changes = []
+    for subject in sorted(case.subjects(IP.present, Literal(False)), key=str):
+        kind = case.value(subject, IP.findingType) or case.value(subject, IP.conditionType)
+        if not isinstance(kind, URIRef) or not (kind in read or knowledge.individual_types.get(kind, frozenset()) & read):
+            continue
+        text = f"{label(knowledge, kind)} present instead of documented absent ({describe_record(knowledge, case, subject)})"
+        changes.append(Change("change", subject, IP.present, Literal(False), Literal(True), text))
+    return changes
+
+
+def _reads_only_the_request(knowledge: Knowledge, criterion: CriterionInfo) -> bool:
+    """Whether every case fact the criterion reads defines the request (its code, region, purpose, member
+    state, date of service ...: questionnaire.toml, ``request_defining``). Facts about the ontology's
+    own terms (what a CPT code codes) are the knowledge's, not the case's."""
+    ont = knowledge.ontology
+    defining = {term(t) for t in questionnaire_settings()["request_defining"]}
+    derived = set(ont.subjects(IP.derivedBy, None))
+    term_classes = {cls for classes in knowledge.individual_types.values() for cls in classes}
+    read = {
+        p
+        for p in terms_read(knowledge, criterion)
+        if ((p, RDF.type, OWL.DatatypeProperty) in ont or (p, RDF.type, OWL.ObjectProperty) in ont)
+        and p not in derived
+        and (p, IP.recordedByEngine, Literal(True)) not in ont
+        and ont.value(p, RDFS.domain) not in term_classes
+    }
+    return read <= defining
+
+
 def _is_date(value: Node) -> bool:
     return isinstance(value, Literal) and isinstance(value.toPython(), dt.date)
 
 
-def _fixes(
-    case: Graph, knowledge: Knowledge, criterion: CriterionInfo, status: str, budget: Budget, tried: list[int]
-) -> list[Change]:
-    """Up to MAX_CHANGES_PER_CRITERION single changes that meet the criterion: for an undocumented one,
-    values of what it lacks first; for one that is not met, other values of the documented facts (values before
-    dates, those its shape names first), then new records."""
-    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
-    found: list[Change] = []
+def _candidates(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, status: str) -> list[Change]:
+    """The single changes tried for a failing criterion, in order: for an undocumented one, values of
+    what it lacks first; for one that is not met, its documented negatives reversed, other values of the
+    documented facts (values before dates, those its shape names first), then new records."""
     documented = _documented_changes(case, knowledge, criterion)
     named = named_terms(knowledge, criterion)
     # Values before dates, the properties the shape names before the others; stable, so dates stay in
     # order of the fewest days.
     documented.sort(key=lambda c: (c.before is not None and _is_date(c.before), c.prop not in named))
     if status == NOT_MET:
-        ordered = [*documented, *_unknown_changes(case, knowledge, criterion, records_only=True)]
-    else:
-        ordered = [*_unknown_changes(case, knowledge, criterion, records_only=False), *documented]
-    tried.append(len(ordered))
+        negatives = _negatives_reversed(case, knowledge, criterion)
+        return [*negatives, *documented, *_unknown_changes(case, knowledge, criterion, records_only=True)]
+    return [*_unknown_changes(case, knowledge, criterion, records_only=False), *documented]
+
+
+def _fixes(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, ordered: list[Change], budget: Budget) -> list[Change]:
+    """Up to MAX_CHANGES_PER_CRITERION of the candidate changes that meet the criterion on their own."""
+    evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+    found: list[Change] = []
     for change in ordered:
         if len(found) >= MAX_CHANGES_PER_CRITERION or not budget.spend():
             break
@@ -325,16 +362,31 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
     assert det.outcome in (DENIED, PENDED), det.outcome
     budget = Budget(evaluations, seconds)
     statuses = {r.criterion.iri: r.status for r in det.results}
+    candidates: dict[URIRef, list[Change]] = {}
     fixes: dict[URIRef, list[Change]] = {}
-    tried: list[int] = []  # the number of candidate changes of each failing criterion searched
     found: list[Counterfactual] = []
-    for pathway, criteria in _targets(det, knowledge):
-        if not criteria or budget.exhausted:
+    targets = [(pathway, criteria) for pathway, criteria in _targets(det, knowledge) if criteria]
+    # Why a pathway cannot be met by other documentation: a criterion that reads only what defines the
+    # request, or one the patient's diagnoses decide (diagnoses.py).
+    blocked: dict[URIRef | None, tuple[str, str]] = {}
+    for pathway, criteria in targets:
+        for criterion in criteria:
+            if criterion.iri not in candidates:
+                candidates[criterion.iri] = _candidates(case, knowledge, criterion, statuses[criterion.iri])
+        unchangeable = [c for c in criteria if not candidates[c.iri]]
+        by_request = [c for c in unchangeable if _reads_only_the_request(knowledge, c)]
+        if by_request:
+            blocked[pathway] = ("request-defining", ", ".join(c.id for c in by_request))
+        if unchangeable:
+            continue  # a criterion of this pathway has no change to try: no set of changes meets them all
+        if budget.exhausted:
             continue
         for criterion in criteria:
             if criterion.iri not in fixes:
-                fixes[criterion.iri] = _fixes(case, knowledge, criterion, statuses[criterion.iri], budget, tried)
-        if any(not fixes[c.iri] for c in criteria):
+                fixes[criterion.iri] = _fixes(case, knowledge, criterion, candidates[criterion.iri], budget)
+            if not fixes[criterion.iri]:
+                break  # this pathway has a criterion no single change meets: the others need no search
+        if any(not fixes.get(c.iri) for c in criteria):
             continue
         for choice in range(MAX_CHANGES_PER_CRITERION):
             changes = tuple(dict.fromkeys(fixes[c.iri][min(choice, len(fixes[c.iri]) - 1)] for c in criteria))
@@ -349,13 +401,32 @@ def explain(case: Graph, det: Determination, knowledge: Knowledge, evaluations: 
                 if all(cf.changes != other.changes for other in found):
                     found.append(cf)
                 break
+    if not found:
+        for pathway, criteria in targets:
+            stuck = [c for c in criteria if not fixes.get(c.iri) and statuses[c.iri] == NOT_MET]
+            for criterion in stuck if pathway not in blocked else []:
+                evaluate = partial(criterion_status, knowledge=knowledge, criterion=criterion)
+                tries = [change.apply for change in candidates[criterion.iri]]
+                turned = bound_to_diagnoses(case, knowledge, criterion, tries, evaluate, budget)
+                if turned is not None:
+                    blocked[pathway] = ("diagnosis", f"{criterion.id}: met only with {' and '.join(turned)}")
+                    break
     found.sort(key=lambda cf: len(cf.changes))
     explanation = Explanation(found[:MAX_COUNTERFACTUALS], evaluations=evaluations - budget.left, complete=not budget.exhausted)
-    if not found and tried and not any(tried):
+    kinds = {kind for kind, _ in blocked.values()}
+    if not found and targets and all(pathway in blocked for pathway, _ in targets) and kinds == {"request-defining"}:
+        ids = ", ".join(sorted({ids for _, ids in blocked.values()}))
         explanation.reason = "request-defining"
         explanation.reason_text = (
-            "The failing criteria read only what defines the request (its code, region, purpose, date of service): "
-            "a different request, not other documentation, could be approved."
+            f"Every pathway has a failing criterion ({ids}) that reads only what defines the request (its code, region, "
+            "purpose, member state, date of service): a different request, not other documentation, could be approved."
+        )
+    elif not found and targets and all(pathway in blocked for pathway, _ in targets):
+        listed = "; ".join(sorted({text for _, text in blocked.values()}))
+        explanation.reason = "diagnosis"
+        explanation.reason_text = (
+            f"Every pathway fails on the patient's diagnoses or on what defines the request ({listed}): the guideline's "
+            "indications exclude this patient, and documentation does not change a diagnosis."
         )
     elif not found:
         explanation.reason = "none-found" if not budget.exhausted else "search-limit"

@@ -40,6 +40,7 @@ from kb.completion.unknowns import n3 as n3
 from kb.completion.unknowns import term as term
 from kb.knowledge import CriterionInfo, Knowledge
 from kb.namespaces import IP
+from kb.questionnaire.patterns import named_values, record_classes
 
 FACTS_FILE = Path(__file__).with_name("facts.toml")
 # The conditions a case records are the patient's diagnoses (a diagnosis not recorded is not held),
@@ -115,8 +116,9 @@ def controlled_values(knowledge: Knowledge, cls: URIRef) -> list[URIRef]:
     return sorted((i for i, classes in knowledge.individual_types.items() if cls in classes and i != cls), key=str)
 
 
-def candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node, ...]:
-    """The values tried for ``prop``: by its range, or the overrides of facts.toml."""
+def candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, prefer: frozenset[URIRef] = frozenset()) -> tuple[Node, ...]:
+    """The values tried for ``prop``: by its range, or the overrides of facts.toml; controlled values
+    in ``prefer`` (those a criterion's conditions name) first."""
     ont = knowledge.ontology
     overrides = settings()["property"]
     rng = ont.value(prop, RDFS.range)
@@ -132,11 +134,13 @@ def candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date) -> tuple[Node, 
     if str(rng).startswith(str(XSD)):
         by_type = settings()["datatype"]
         return tuple(Literal(v, datatype=rng) for v in by_type.get(f"xsd:{local(rng)}", []))
-    members = controlled_values(knowledge, rng)
-    if len(members) > MAX_VALUES:
-        step = len(members) / MAX_VALUES
-        members = [members[int(i * step)] for i in range(MAX_VALUES)]
-    return tuple(members)
+    named = [m for m in controlled_values(knowledge, rng) if m in prefer]
+    members = [m for m in controlled_values(knowledge, rng) if m not in prefer]
+    room = max(MAX_VALUES - len(named), 0)
+    if len(members) > room:
+        step = len(members) / room if room else 0
+        members = [members[int(i * step)] for i in range(room)]
+    return tuple(named + members)
 
 
 def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, further_records: bool = False) -> list[Unknown]:
@@ -164,20 +168,23 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     )
     nodes = sorted({s for s in case.subjects(RDF.type, None)}, key=str)
     text = shape_text(knowledge, criterion)
+    conditions = named_values(knowledge, criterion)
     for prop in properties:
-        values = candidates(knowledge, prop, dos)
+        values = candidates(knowledge, prop, dos, conditions)
         if not values:
             continue
         domain = ont.value(prop, RDFS.domain)
+        domains = {domain} if isinstance(domain, URIRef) else set(record_classes(knowledge, criterion).get(prop, ()))
         if not isinstance(domain, URIRef):
-            # No declared domain: the request's own fact when the shape reads it as `$this ip:prop`.
+            # No declared domain: the request's own fact when the shape reads it as `$this ip:prop`, and
+            # on the records on which the shape's patterns read it (patterns.py).
             if re.search(rf"\$this\s+ip:{local(prop)}\b", text) and case.value(request, prop) is None:
                 found.append(Unknown(request, prop, values))
-            continue
+            domains.discard(IP.PriorAuthorizationRequest)
         for node in nodes:
             types = {t for t in case.objects(node, RDF.type) if isinstance(t, URIRef)}
             if (
-                domain in knowledge.classes_with_superclasses(types)
+                domains & knowledge.classes_with_superclasses(types)
                 and case.value(node, prop) is None
                 and not any(case.value(node, other) is not None for other in implied(prop))
             ):
@@ -237,40 +244,46 @@ def request_value(case: Graph, prop: URIRef) -> Node | None:
 
 
 def _records(
-    case: Graph, knowledge: Knowledge, template: dict[str, Any], variant: dict[str, str], criterion: CriterionInfo
+    case: Graph, knowledge: Knowledge, template: dict[str, Any], variant: dict[str, Any], criterion: CriterionInfo
 ) -> Records:
-    dos = date_of_service(case)
     region = case.value(request_of(case), IP.spinalRegion)
     made = []
     for copy in range(int(template.get("records", 1))):
         fields: list[tuple[URIRef, Node]] = []
-        for key, text in variant.items():
-            prop = term(key)
-            value: Node | None
-            if text == "$region":
-                value = region
-            elif text == "$criterion":
-                value = criterion.iri
-            elif text == "$mbb-code":
-                codes = settings()["codes"]["mbb"]
-                value = term(codes[n3(region)]) if isinstance(region, URIRef) and n3(region) in codes else None
-            elif text.startswith("$each:"):
-                choices = text[len("$each:") :].split(",")
-                value = term(choices[copy % len(choices)])
-            elif text.startswith("$request:"):
-                value = request_value(case, term(text[len("$request:") :]))
-            elif text.startswith("$dos-"):
-                days = int(text[5:]) + copy * RECORD_SPACING_DAYS
-                value = Literal((dos - dt.timedelta(days=days)).isoformat(), datatype=XSD.date)
-            elif text.startswith("ip:"):
-                value = term(text)
-            else:
-                rng = knowledge.ontology.value(prop, RDFS.range)
-                value = Literal(text, datatype=rng if isinstance(rng, URIRef) and str(rng).startswith(str(XSD)) else None)
-            if value is not None:
-                fields.append((prop, value))
+        for key, given in variant.items():
+            for text in given if isinstance(given, list) else [given]:  # a list: one field per value
+                fields.extend(_field(case, knowledge, term(key), text, criterion, region, copy))
         made.append(tuple(fields))
     return Records(tuple(made))
+
+
+def _field(
+    case: Graph, knowledge: Knowledge, prop: URIRef, text: str, criterion: CriterionInfo, region: Node | None, copy: int
+) -> list[tuple[URIRef, Node]]:
+    """One field of a new record: ``text`` of the facts file read for this case (``copy``: the record's index)."""
+    dos = date_of_service(case)
+    value: Node | None
+    if text == "$region":
+        value = region
+    elif text == "$criterion":
+        value = criterion.iri
+    elif text == "$mbb-code":
+        codes = settings()["codes"]["mbb"]
+        value = term(codes[n3(region)]) if isinstance(region, URIRef) and n3(region) in codes else None
+    elif text.startswith("$each:"):
+        choices = text[len("$each:") :].split(",")
+        value = term(choices[copy % len(choices)])
+    elif text.startswith("$request:"):
+        value = request_value(case, term(text[len("$request:") :]))
+    elif text.startswith("$dos-"):
+        days = int(text[5:]) + copy * RECORD_SPACING_DAYS
+        value = Literal((dos - dt.timedelta(days=days)).isoformat(), datatype=XSD.date)
+    elif text.startswith("ip:"):
+        value = term(text)
+    else:
+        rng = knowledge.ontology.value(prop, RDFS.range)
+        value = Literal(text, datatype=rng if isinstance(rng, URIRef) and str(rng).startswith(str(XSD)) else None)
+    return [(prop, value)] if value is not None else []
 
 
 def _kinds_read(knowledge: Knowledge, read: set[URIRef]) -> list[URIRef]:

@@ -294,6 +294,11 @@ def record_fields(template: dict[str, Any]) -> list[URIRef]:
     return [term(k) for k in keys]
 
 
+def repeating_fields(template: dict[str, Any]) -> set[URIRef]:
+    """The properties a record of the template holds several values of (a list in a variant)."""
+    return {term(k) for variant in template["variants"] for k, v in variant.items() if isinstance(v, list)}
+
+
 def missing_item(knowledge: Knowledge, case: Graph, item: MissingItem) -> dict[str, Any]:
     unknown: Unknown = item.unknown
     criteria = list(item.criteria)
@@ -301,8 +306,11 @@ def missing_item(knowledge: Knowledge, case: Graph, item: MissingItem) -> dict[s
     if unknown.template is not None:
         template = templates()[unknown.template]
         cls = term(template["class"])
+        repeating = repeating_fields(template)
         children = [
-            question(knowledge, f"{item.link_id}.{local(p)}", p, label(knowledge, p), []) for p in record_fields(template)
+            question(knowledge, f"{item.link_id}.{local(p)}", p, label(knowledge, p), [])
+            | ({"repeats": True} if p in repeating else {})
+            for p in record_fields(template)
         ]
         _enable_when(children)
         first = unknown.values[0]

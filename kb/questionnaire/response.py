@@ -23,7 +23,7 @@ from kb.dates import EARLIEST_YEAR, LATEST_YEAR
 from kb.knowledge import Knowledge
 from kb.namespaces import IP
 from kb.questionnaire.facts import FINDING_LINK, Records, Unknown, Value, apply_one, copy_graph, local, templates, term
-from kb.questionnaire.fhir import answer_options, item_type, record_fields, settings
+from kb.questionnaire.fhir import answer_options, item_type, record_fields, repeating_fields, settings
 from kb.questionnaire.missing import MissingItem
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -110,24 +110,29 @@ def _record(entry: dict[str, Any], item: MissingItem, knowledge: Knowledge) -> A
     asked = {f"{item.link_id}.{local(p)}": p for p in record_fields(template)}
     first = item.unknown.values[0]
     assert isinstance(first, Records)
-    fields = {p: v for p, v in first.records[0] if p not in asked.values()}
+    repeating = repeating_fields(template)
+    fields = [(p, v) for p, v in first.records[0] if p not in asked.values()]
     sources: list[tuple[str, str]] = []
+    answered: set[str] = set()
     for child in entry.get("item", []):
         link_id = child.get("linkId")
         prop = asked.get(link_id)
         if prop is None:
             raise QuestionnaireResponseError(f"item {link_id!r} is not a question of the record {item.link_id!r}")
+        if link_id in answered:
+            raise QuestionnaireResponseError(f"item {link_id!r} is answered twice in one record")
+        answered.add(link_id)
         given = child.get("answer", [])
-        if len(given) > 1:
+        if len(given) > 1 and prop not in repeating:
             raise QuestionnaireResponseError(f"item {link_id!r} takes one answer")
-        if given:
-            value = _value(given[0], item_type(knowledge, prop), answer_options(knowledge, prop), link_id)
-            if not isinstance(value, Records):
-                fields[prop] = value
+        for one in given:
+            value = _value(one, item_type(knowledge, prop), answer_options(knowledge, prop), link_id)
+            if (prop, value) not in fields:
+                fields.append((prop, value))
                 sources.append((link_id, _shown(value)))
     if not sources:
         return None
-    return Answer(item, Records((tuple(sorted(fields.items(), key=lambda f: str(f[0]))),)), tuple(sources))
+    return Answer(item, Records((tuple(sorted(fields, key=lambda f: (str(f[0]), str(f[1])))),)), tuple(sources))
 
 
 def _value(answer: dict[str, Any], kind: str, options: list[URIRef], link_id: str) -> Node:
@@ -242,9 +247,10 @@ def favourable_answers(items: list[MissingItem], values: dict[Unknown, Value]) -
             template = templates()[item.unknown.template or 0]
             asked = record_fields(template)
             for record in value.records:
-                fields = dict(record)
                 children = [
-                    {"linkId": f"{item.link_id}.{local(p)}", "answer": [_fhir_value(fields[p])]} for p in asked if p in fields
+                    {"linkId": f"{item.link_id}.{local(p)}", "answer": [_fhir_value(v) for q, v in record if q == p]}
+                    for p in asked
+                    if any(q == p for q, _ in record)
                 ]
                 result.append({"linkId": item.link_id, "item": children})
             continue
