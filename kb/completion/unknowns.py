@@ -330,7 +330,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         linked = any(True for _ in case.objects(None, link))
         # The records that match `unless` are the history the criterion reads when its shape names
         # their properties (therapy of the requested region); otherwise any linked record is.
-        scoped = "unless" in template and all(re.search(rf"{re.escape(k)}\b", text) for k in template["unless"])
+        scoped = "unless" in template and all(re.search(rf"{re.escape(k)}\b", text) for k in _unless_keys(template))
         if scoped and _template_matched(case, knowledge.ontology, template):
             continue
         if (further_records and template.get("when") == "always") or not linked or scoped:
@@ -535,15 +535,31 @@ def _owner(case: Graph, ontology: Graph, link: URIRef) -> Node:
     return next(iter(case.subjects(RDF.type, IP.Patient)))
 
 
+def _unless_patterns(template: dict[str, object]) -> list[dict[str, str]]:
+    """The template's ``unless``: one pattern of values, or a list of patterns any of which suffices."""
+    unless = template["unless"]
+    patterns: list[dict[str, str]] = []
+    for pattern in unless if isinstance(unless, list) else [unless]:
+        assert isinstance(pattern, dict)
+        patterns.append(pattern)
+    return patterns
+
+
+def _unless_keys(template: dict[str, object]) -> set[str]:
+    return {k for pattern in _unless_patterns(template) for k in pattern}
+
+
 def _template_matched(case: Graph, ontology: Graph, template: dict[str, object]) -> bool:
-    """Whether a linked record of the case matches the template's ``unless`` (then no record is added)."""
+    """Whether a linked record of the case matches one of the template's ``unless`` patterns (then no record is added)."""
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
     assert isinstance(template["link"], str)
     owner = _owner(case, ontology, term(template["link"]))
-    unless = template["unless"]
-    assert isinstance(unless, dict) and isinstance(template["link"], str)
-    wanted = {term(k): _value(case, ontology, request, term(k), v) for k, v in unless.items()}
-    return any(all((node, k, v) in case for k, v in wanted.items()) for node in case.objects(owner, term(template["link"])))
+    records = list(case.objects(owner, term(template["link"])))
+    for pattern in _unless_patterns(template):
+        wanted = {term(k): _value(case, ontology, request, term(k), v) for k, v in pattern.items()}
+        if any(all((node, k, v) in case for k, v in wanted.items()) for node in records):
+            return True
+    return False
 
 
 def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, variant: int) -> None:
