@@ -219,8 +219,9 @@ def _birth_dates(dos: dt.date, ages: set[int]) -> list[Literal]:
     return dates
 
 
-def _interval_days(value: Literal) -> tuple[Literal, ...]:
-    """The first and the last day of a date known to the month or year."""
+def _interval_days(value: Literal, date_of_service: dt.date | None = None) -> tuple[Literal, ...]:
+    """The first and the last day of a date known to the month or year; when the range holds the date of
+    service, also the day before it (the last day of the range that a past record can have)."""
     day = URIRef(str(NAMESPACES["xsd"]) + "date")
     text = str(value)
     if value.datatype == URIRef(str(NAMESPACES["xsd"]) + "gYear"):
@@ -230,7 +231,16 @@ def _interval_days(value: Literal) -> tuple[Literal, ...]:
         year, month = int(text[:4]), int(text[5:7])
         first = dt.date(year, month, 1)
         last = (dt.date(year + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
-    return (_literal(first.isoformat(), day), _literal(last.isoformat(), day))
+    days = [first, last]
+    if date_of_service is not None and first < date_of_service <= last:
+        days.insert(1, date_of_service - dt.timedelta(days=1))
+    return tuple(_literal(d.isoformat(), day) for d in dict.fromkeys(days))
+
+
+def _date_of_service(case: Graph) -> dt.date | None:
+    value = next((v for v in case.objects(None, IP.dateOfService) if isinstance(v, Literal)), None)
+    parsed = value.toPython() if value is not None else None
+    return parsed if isinstance(parsed, dt.date) else None
 
 
 def _local_xsd(term: URIRef) -> str:
@@ -317,7 +327,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     for prop in sorted(read - derived - {IP.dateOfService}, key=str):
         for node, recorded in sorted(case.subject_objects(prop), key=str):
             if isinstance(recorded, Literal) and recorded.datatype in PARTIAL_DATES:
-                found.append(Unknown(node, prop, _interval_days(recorded), replaces=recorded))
+                found.append(Unknown(node, prop, _interval_days(recorded, _date_of_service(case)), replaces=recorded))
     found.extend(_joints(case, knowledge, read, nodes, text))
     templates = _settings()["template"]
     assert isinstance(templates, list)
