@@ -219,8 +219,9 @@ def _birth_dates(dos: dt.date, ages: set[int]) -> list[Literal]:
     return dates
 
 
-def _interval_days(value: Literal) -> tuple[Literal, ...]:
-    """The first and the last day of a date known to the month or year."""
+def _interval_days(value: Literal, date_of_service: dt.date | None = None) -> tuple[Literal, ...]:
+    """The first and the last day of a date known to the month or year; when the range holds the date of
+    service, also the day before it (the last day of the range that a past record can have)."""
     day = URIRef(str(NAMESPACES["xsd"]) + "date")
     text = str(value)
     if value.datatype == URIRef(str(NAMESPACES["xsd"]) + "gYear"):
@@ -230,7 +231,16 @@ def _interval_days(value: Literal) -> tuple[Literal, ...]:
         year, month = int(text[:4]), int(text[5:7])
         first = dt.date(year, month, 1)
         last = (dt.date(year + month // 12, month % 12 + 1, 1)) - dt.timedelta(days=1)
-    return (_literal(first.isoformat(), day), _literal(last.isoformat(), day))
+    days = [first, last]
+    if date_of_service is not None and first < date_of_service <= last:
+        days.insert(1, date_of_service - dt.timedelta(days=1))
+    return tuple(_literal(d.isoformat(), day) for d in dict.fromkeys(days))
+
+
+def _date_of_service(case: Graph) -> dt.date | None:
+    value = next((v for v in case.objects(None, IP.dateOfService) if isinstance(v, Literal)), None)
+    parsed = value.toPython() if value is not None else None
+    return parsed if isinstance(parsed, dt.date) else None
 
 
 def _local_xsd(term: URIRef) -> str:
@@ -317,7 +327,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
     for prop in sorted(read - derived - {IP.dateOfService}, key=str):
         for node, recorded in sorted(case.subject_objects(prop), key=str):
             if isinstance(recorded, Literal) and recorded.datatype in PARTIAL_DATES:
-                found.append(Unknown(node, prop, _interval_days(recorded), replaces=recorded))
+                found.append(Unknown(node, prop, _interval_days(recorded, _date_of_service(case)), replaces=recorded))
     found.extend(_joints(case, knowledge, read, nodes, text))
     templates = _settings()["template"]
     assert isinstance(templates, list)
@@ -330,7 +340,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         linked = any(True for _ in case.objects(None, link))
         # The records that match `unless` are the history the criterion reads when its shape names
         # their properties (therapy of the requested region); otherwise any linked record is.
-        scoped = "unless" in template and all(re.search(rf"{re.escape(k)}\b", text) for k in template["unless"])
+        scoped = "unless" in template and all(re.search(rf"{re.escape(k)}\b", text) for k in _unless_keys(template))
         if scoped and _template_matched(case, knowledge.ontology, template):
             continue
         if (further_records and template.get("when") == "always") or not linked or scoped:
@@ -535,15 +545,31 @@ def _owner(case: Graph, ontology: Graph, link: URIRef) -> Node:
     return next(iter(case.subjects(RDF.type, IP.Patient)))
 
 
+def _unless_patterns(template: dict[str, object]) -> list[dict[str, str]]:
+    """The template's ``unless``: one pattern of values, or a list of patterns any of which suffices."""
+    unless = template["unless"]
+    patterns: list[dict[str, str]] = []
+    for pattern in unless if isinstance(unless, list) else [unless]:
+        assert isinstance(pattern, dict)
+        patterns.append(pattern)
+    return patterns
+
+
+def _unless_keys(template: dict[str, object]) -> set[str]:
+    return {k for pattern in _unless_patterns(template) for k in pattern}
+
+
 def _template_matched(case: Graph, ontology: Graph, template: dict[str, object]) -> bool:
-    """Whether a linked record of the case matches the template's ``unless`` (then no record is added)."""
+    """Whether a linked record of the case matches one of the template's ``unless`` patterns (then no record is added)."""
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
     assert isinstance(template["link"], str)
     owner = _owner(case, ontology, term(template["link"]))
-    unless = template["unless"]
-    assert isinstance(unless, dict) and isinstance(template["link"], str)
-    wanted = {term(k): _value(case, ontology, request, term(k), v) for k, v in unless.items()}
-    return any(all((node, k, v) in case for k, v in wanted.items()) for node in case.objects(owner, term(template["link"])))
+    records = list(case.objects(owner, term(template["link"])))
+    for pattern in _unless_patterns(template):
+        wanted = {term(k): _value(case, ontology, request, term(k), v) for k, v in pattern.items()}
+        if any(all((node, k, v) in case for k, v in wanted.items()) for node in records):
+            return True
+    return False
 
 
 def _add_template(case: Graph, ontology: Graph, patient: Node, index: int, variant: int) -> None:
