@@ -6,7 +6,8 @@ it first sends ``("ready", detail)`` (anything else, or nothing within the start
 failure: the process is killed). Ready workers wait in the idle queue; a caller takes one, talks to
 it over its pipe, and either gives it back or retires it (killed when it ran past a limit or broke
 its pipe, released when it said it leaves). A retired worker's replacement starts in a background
-thread, so no caller waits for a process to load.
+thread, so no caller waits for a process to load, and a worker that leaves is reaped in one, so no
+caller waits for it to exit.
 """
 
 from __future__ import annotations
@@ -120,17 +121,22 @@ class WorkerProcesses:
 
         threading.Thread(target=wait, name=f"{self.name}-start", daemon=True).start()
 
-    def retire(self, worker: Worker, kill: bool) -> None:
-        """Take a worker out of service (killing it, or letting it exit) and start its replacement."""
-        if kill:
-            worker.kill()
-        else:
-            worker.release()
+    def retire(self, worker: Worker, kill: bool, replace: bool = True) -> None:
+        """Take a worker out of service (killing it, or letting it exit) and start its replacement.
+
+        The replacement is launched first, and the old process is reaped in a background thread,
+        so the caller (a request that got the worker's last reply) waits for neither. ``replace``
+        is False when a successor was already started ahead of a planned leave.
+        """
         with self._lock:
             self._workers.discard(worker)
-            if self.closed:
-                return
-        self.start()
+            closed = self.closed
+        if replace and not closed:
+            self.start()
+        if kill:
+            worker.kill()  # a signal and the reaping of a process that can no longer run: immediate
+        else:
+            threading.Thread(target=worker.release, name=f"{self.name}-reap", daemon=True).start()
 
     def pids(self) -> list[int]:
         with self._lock:

@@ -40,7 +40,7 @@ def _count(store: EmbeddedStore) -> int:
 
 def test_reads_are_answered_while_the_writer_is_stopped(store: EmbeddedStore) -> None:
     store.put_graphs(_graph(1))
-    assert store.graph(f"{GRAPH}1") == [TRIPLE]  # a snapshot holding the write now exists
+    assert _count(store) == 1  # a snapshot holding the write now exists
     writer = store._process
     assert writer is not None and writer.pid is not None
     os.kill(writer.pid, signal.SIGSTOP)  # the writer answers nothing until it is continued
@@ -72,8 +72,28 @@ def test_a_graph_no_write_touched_since_the_newest_snapshot_is_read_without_a_ne
     assert store.graph(f"{GRAPH}absent") is None
     assert store.snapshots.made == made, "graphs the newest snapshot holds exactly need no new snapshot"
     assert store.graph(f"{GRAPH}2") == [TRIPLE]
-    assert store.snapshots.made == made + 1
+    assert store.snapshots.made == made, "a graph written since the newest snapshot is answered by the writer"
     assert store.graph_names(f"{GRAPH}2") == [f"{GRAPH}2"]
+    assert store.snapshots.made == made + 1
+
+
+def test_a_graph_just_written_is_read_back_without_waiting_for_a_snapshot(tmp_path: Path) -> None:
+    """With snapshots at most one a minute, a read right after a write cannot have waited for one."""
+    store = EmbeddedStore(tmp_path / "store", workers=1, readers=1, snapshot_interval=60, require_sandbox=False)
+    try:
+        store.put_graphs(_graph(0))
+        assert _count(store) == 1  # the first snapshot: the next one may not be made for a minute
+        started = time.monotonic()
+        for n in range(1, 4):
+            store.put_graphs(_graph(n))
+            assert store.graph(f"{GRAPH}{n}") == [TRIPLE]
+        store.drop_graphs([f"{GRAPH}1"])
+        assert store.graph(f"{GRAPH}1") is None
+        assert store.graph(f"{GRAPH}0") == [TRIPLE]
+        assert time.monotonic() - started < 30
+        assert store.snapshots.made == 1
+    finally:
+        store.close()
 
 
 def test_a_dropped_graph_is_never_read_from_an_older_snapshot(store: EmbeddedStore) -> None:
@@ -168,7 +188,7 @@ def test_a_reader_that_opened_its_share_of_snapshots_is_replaced(tmp_path: Path)
         first = store.reader_pids()
         for n in range(4):
             store.put_graphs(_graph(n))
-            assert store.graph(f"{GRAPH}{n}") == [TRIPLE]  # a new snapshot each time, opened by the one reader
+            assert _count(store) == n + 1  # a new snapshot each time, opened by the one reader
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (set(store.reader_pids()) - set(first)):
             time.sleep(0.2)
@@ -198,3 +218,36 @@ def test_graph_names_of_a_bulk_write_are_not_kept_without_bound(tmp_path: Path) 
     assert snaps.needed_for_graph(f"{GRAPH}1") == 0  # the new snapshot holds every write
     snaps.release(path)
     assert snaps.on_disk() == [path]  # the newest one stays
+
+
+def test_a_reader_near_its_planned_leave_has_its_successor_ready_before_it_goes(tmp_path: Path) -> None:
+    """No read waits for a store reader to start: the successor loads while the old reader still serves."""
+    store = EmbeddedStore(
+        tmp_path / "store", workers=1, readers=1, snapshot_interval=0, require_sandbox=False, reader_max_opens=10
+    )
+    try:
+        pool = store._reader_pool()
+        first = pool.pids()
+        assert len(first) == 1
+        started = pool._workers.started
+        for n in range(8):  # opens 1..8 by the one reader: its successor starts at open 9 (10 - 1)
+            store.put_graphs(_graph(n))
+            assert _count(store) == n + 1
+        assert pool._workers.started == started, "a successor started too early"
+        store.put_graphs(_graph(8))
+        assert _count(store) == 9
+        assert pool._workers.started == started + 1, "the successor did not start ahead of the leave"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(pool.pids()) < 2:
+            time.sleep(0.1)
+        assert pool.pids()[0] == first[0] or first[0] in pool.pids(), "the old reader left before its successor was ready"
+        assert len(pool.pids()) == 2
+        n = 9
+        while first[0] in pool.pids() and n < 40:  # reads go on; the old reader leaves at its tenth open
+            store.put_graphs(_graph(n))
+            n += 1
+            assert _count(store) == n
+        assert first[0] not in pool.pids(), "the old reader did not leave after its share of snapshots"
+        assert pool._workers.started == started + 1, "the planned leave started a second replacement"
+    finally:
+        store.close()

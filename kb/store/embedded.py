@@ -31,7 +31,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kb.proc_name import STORE_WRITER, set_process_name
-from kb.store import store_reader
+from kb.store import oxigraph_reads, store_reader
 from kb.store.base import (
     QueryOutcome,
     QuerySyntaxError,
@@ -83,7 +83,9 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
         conn.send(("error", f"cannot open the store at {path}: {exc}"))
         return
     conn.send(("ready", None))
-    handlers: dict[str, Callable[..., Any]] = {"put": _put, "drop": _drop, "backup": _backup}
+    handlers: dict[str, Callable[..., Any]] = {
+        "put": _put, "drop": _drop, "backup": _backup, "graph": oxigraph_reads.graph,
+    }
     while True:
         try:
             op, args = conn.recv()
@@ -240,8 +242,18 @@ class EmbeddedStore:
 
     def graph(self, iri: str) -> list[Triple] | None:
         """The graph as every write acknowledged before the call left it: from the newest snapshot,
-        unless a write touched this graph since that was made (then from the next one)."""
-        result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, self.snapshots.needed_for_graph(iri))
+        unless a write touched this graph since that was asked for; then the writer answers it.
+
+        The writer holds every acknowledged write, and one graph is a single index scan: answering
+        it there costs less than what waiting for a new snapshot costs (the writer's flush and
+        checkpoint, then a reader opening the snapshot), and a read of a determination just
+        written (GET after its POST) waits for neither.
+        """
+        needed = self.snapshots.needed_for_graph(iri)
+        if needed > self.snapshots.newest_generation():
+            result = self._call("graph", (iri,), WRITE_TIMEOUT_SECONDS)
+        else:
+            result = self._read("graph", (iri,), WRITE_TIMEOUT_SECONDS, needed)
         return None if result is None else list(result)
 
     def graph_names(self, prefix: str) -> list[str]:

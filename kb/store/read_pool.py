@@ -41,6 +41,7 @@ from kb.worker_processes import StartResult, Worker, WorkerProcesses
 log = logging.getLogger("ipkg.sparql")
 START_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RSS_BYTES = 512 * 1024 * 1024
+LEAD_OPENS = 20  # a worker's successor starts this many snapshot opens before it leaves
 
 
 class SnapshotLeases(Protocol):
@@ -77,6 +78,9 @@ class ReadPool:
         self._snapshots = snapshots
         self._admission = threading.BoundedSemaphore(size + queue_length)
         self._opened: dict[Worker, str] = {}
+        self._opens: dict[Worker, int] = {}  # snapshots each worker has opened
+        self._succeeded: set[Worker] = set()  # workers near their planned leave whose successor started
+        self._max_opens = max_opens
         self._opened_lock = threading.Lock()
         self.unavailable: str | None = None
         self.isolation = ""
@@ -116,9 +120,28 @@ class ReadPool:
         """Drop a dead, killed or leaving worker (its snapshot is no longer held) and start its replacement."""
         with self._opened_lock:
             opened = self._opened.pop(worker, "")
+            self._opens.pop(worker, None)
+            succeeded = worker in self._succeeded
+            self._succeeded.discard(worker)
         if opened:
             self._snapshots.release(opened)
-        self._workers.retire(worker, kill)
+        self._workers.retire(worker, kill, replace=not succeeded)
+
+    def _count_open(self, worker: Worker) -> bool:
+        """Count a snapshot the worker is about to open; True when its successor should start now.
+
+        A worker leaves after ``max_opens`` snapshots; its successor starts ``LEAD_OPENS`` opens
+        (at most a tenth of them, at least one) before that, so the pool holds its full size while
+        the successor loads and no read waits for a process start. Called with ``_opened_lock`` held.
+        """
+        opens = self._opens.get(worker, 0) + 1
+        self._opens[worker] = opens
+        if self._max_opens <= 0 or worker in self._succeeded:
+            return False
+        if opens >= self._max_opens - max(1, min(LEAD_OPENS, self._max_opens // 10)):
+            self._succeeded.add(worker)
+            return True
+        return False
 
     def pids(self) -> list[int]:
         return self._workers.pids()
@@ -161,8 +184,11 @@ class ReadPool:
         with self._opened_lock:
             previous = self._opened.get(worker, "")
             self._opened[worker] = snapshot  # held by this worker until it opens a newer one or leaves
+            successor = previous != snapshot and self._count_open(worker)
         if previous:
             self._snapshots.release(previous)
+        if successor:
+            self._workers.start()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self._workers.idle.put(worker)
