@@ -24,14 +24,19 @@ NOT_ENGINE = ("completion", "questionnaire", "counterfactual")
 WRITES = {"add", "set"}  # the graph and enricher methods that record a fact
 
 
-def shape_text(knowledge: Knowledge, criterion: CriterionInfo) -> str:
+def shape_queries(knowledge: Knowledge, criterion: CriterionInfo) -> list[str]:
+    """The SPARQL text of each of the shape's constraints (its SELECT or ASK)."""
     texts = []
     for constraint in knowledge.shapes.objects(criterion.shape, SH.sparql):
         for prop in (SH.select, SH.ask):
             value = knowledge.shapes.value(constraint, prop)
             if value is not None:
                 texts.append(str(value))
-    return "\n".join(texts)
+    return texts
+
+
+def shape_text(knowledge: Knowledge, criterion: CriterionInfo) -> str:
+    return "\n".join(shape_queries(knowledge, criterion))
 
 
 def named_terms(knowledge: Knowledge, criterion: CriterionInfo) -> set[URIRef]:

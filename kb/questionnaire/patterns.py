@@ -20,20 +20,11 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node
 
+from kb.completion.reads import shape_queries
 from kb.knowledge import CriterionInfo, Knowledge
-from kb.namespaces import IP, SH
+from kb.namespaces import IP
 
 PREFIXES = f"PREFIX ip: <{IP}>\nPREFIX rdf: <{RDF}>\nPREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
-
-
-def _queries(knowledge: Knowledge, criterion: CriterionInfo) -> list[str]:
-    texts = []
-    for constraint in knowledge.shapes.objects(criterion.shape, SH.sparql):
-        for prop in (SH.select, SH.ask):
-            value = knowledge.shapes.value(constraint, prop)
-            if value is not None:
-                texts.append(str(value))
-    return texts
 
 
 def _triples(node: object) -> Iterator[tuple[Node, object, Node]]:
@@ -64,7 +55,7 @@ def _last_steps(path: object) -> list[URIRef]:
 @cache
 def _patterns(knowledge: Knowledge, criterion: CriterionInfo) -> tuple[tuple[Node, object, Node], ...]:
     found: list[tuple[Node, object, Node]] = []
-    for text in _queries(knowledge, criterion):
+    for text in shape_queries(knowledge, criterion):
         try:
             query = prepareQuery(PREFIXES + text)
         except Exception:  # a query rdflib cannot parse reads nothing here (pySHACL parses the shapes)
@@ -103,7 +94,7 @@ def record_classes(knowledge: Knowledge, criterion: CriterionInfo) -> dict[URIRe
 
 def named_values(knowledge: Knowledge, criterion: CriterionInfo) -> frozenset[URIRef]:
     """The ``ip:`` terms the shape's conditions name (``FILTER (?s IN (ip:UpperExtremity, ...))``)."""
-    texts = _queries(knowledge, criterion)
+    texts = shape_queries(knowledge, criterion)
     return frozenset(URIRef(str(IP) + name) for text in texts for name in re.findall(r"\bip:(\w+)", text))
 
 

@@ -71,6 +71,34 @@ def trim_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+class OpenSnapshot:
+    """The one read-only store snapshot a worker process has open. A newer snapshot closes the older
+    one first (its only reference) and gives the C heap back before it opens."""
+
+    def __init__(self) -> None:
+        import pyoxigraph  # in the worker, after its sandbox is in place
+
+        self._open_read_only: Any = pyoxigraph.Store.read_only
+        self.store: Any = None
+        self.path = ""
+        self.opens = 0
+
+    def use(self, snapshot: str) -> str | None:
+        """Have ``snapshot`` open; the error text when it cannot be opened."""
+        if snapshot == self.path:
+            return None
+        self.store = None
+        trim_heap()
+        try:
+            self.store = self._open_read_only(snapshot)
+        except OSError as exc:
+            self.path = ""
+            return f"the store snapshot could not be opened ({type(exc).__name__})"
+        self.path = snapshot
+        self.opens += 1
+        return None
+
+
 def answer(store: Any, request: SparqlRequest, limits: SparqlLimits) -> tuple[bytes, str]:
     """Run one request on an open store; raises the kb.store.base errors for refusals and limits."""
     import pyoxigraph as ox
@@ -156,30 +184,19 @@ def serve(  # pragma: no cover - runs in the worker process
             conn.send(("fatal", str(exc)))
             return
         how = f"NOT isolated from the network ({exc})"
-    import pyoxigraph as ox
-
+    opened = OpenSnapshot()
     conn.send(("ready", how))
-    store: Any = None
-    opened = ""
-    opens = 0
     while True:
         try:
             snapshot, request, limits = conn.recv()
         except (EOFError, OSError):
             break
-        if snapshot != opened:
-            store = None  # closes the older snapshot (the only reference)
-            trim_heap()
-            try:
-                store = ox.Store.read_only(snapshot)
-                opened = snapshot
-                opens += 1
-            except OSError as exc:
-                opened = ""
-                conn.send((False, ("error", f"the store snapshot could not be opened ({type(exc).__name__})")))
-                continue
-        reply = _reply(store, request, limits)
-        leaving = reply[0] == "too_large" or rss_bytes() > max_rss_bytes or 0 < max_opens <= opens
+        error = opened.use(snapshot)
+        if error is not None:
+            conn.send((False, ("error", error)))
+            continue
+        reply = _reply(opened.store, request, limits)
+        leaving = reply[0] == "too_large" or rss_bytes() > max_rss_bytes or 0 < max_opens <= opened.opens
         conn.send((leaving, reply))
         if leaving:
             break

@@ -22,7 +22,7 @@ from kb.proc_name import STORE_READER, set_process_name
 from kb.store import oxigraph_reads
 from kb.store.base import QuerySyntaxError
 from kb.store.sandbox import SandboxError, enter_network_sandbox
-from kb.store.sparql_worker import rss_bytes, trim_heap
+from kb.store.sparql_worker import OpenSnapshot, rss_bytes
 
 OPS: dict[str, Callable[..., Any]] = {
     "graph": oxigraph_reads.graph,
@@ -49,30 +49,19 @@ def serve(  # pragma: no cover - runs in the reader process
     set_process_name(STORE_READER)
     with contextlib.suppress(SandboxError):
         enter_network_sandbox()  # it runs only the service's own reads, and needs no network
-    import pyoxigraph as ox
-
+    opened = OpenSnapshot()
     conn.send(("ready", "store reader"))
-    store: Any = None
-    opened = ""
-    opens = 0
     while True:
         try:
             snapshot, op, args = conn.recv()
         except (EOFError, OSError):
             break
-        if snapshot != opened:
-            store = None  # closes the older snapshot (the only reference)
-            trim_heap()
-            try:
-                store = ox.Store.read_only(snapshot)
-                opened = snapshot
-                opens += 1
-            except OSError as exc:
-                opened = ""
-                conn.send((False, ("error", f"the store snapshot could not be opened ({type(exc).__name__})")))
-                continue
-        reply = answer(store, op, args)
-        leaving = rss_bytes() > max_rss_bytes or 0 < max_opens <= opens
+        error = opened.use(snapshot)
+        if error is not None:
+            conn.send((False, ("error", error)))
+            continue
+        reply = answer(opened.store, op, args)
+        leaving = rss_bytes() > max_rss_bytes or 0 < max_opens <= opened.opens
         conn.send((leaving, reply))
         if leaving:
             break
