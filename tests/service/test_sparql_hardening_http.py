@@ -110,14 +110,21 @@ def test_a_runaway_query_is_killed_and_stalls_nothing(hardened: Server) -> None:
     assert _get(hardened, "ASK {}").json()["boolean"] is True
 
 
-def test_a_queued_query_answers_within_its_own_time_limit(hardened: Server) -> None:
-    """The wait for a worker counts against the limit: a query queued behind two runaways is answered
-    (here refused) by its limit, not after waiting up to the limit and then running for it again."""
-    threads = [threading.Thread(target=_get, args=(hardened, RUNAWAY)) for _ in range(2)]
+def _start_runaways(server: Server, count: int) -> list[threading.Thread]:
+    """``count`` runaway queries on their own threads, started one after another and given time to
+    reach the workers."""
+    threads = [threading.Thread(target=_get, args=(server, RUNAWAY)) for _ in range(count)]
     for thread in threads:
         thread.start()
         time.sleep(0.15)
     time.sleep(0.3)
+    return threads
+
+
+def test_a_queued_query_answers_within_its_own_time_limit(hardened: Server) -> None:
+    """The wait for a worker counts against the limit: a query queued behind two runaways is answered
+    (here refused) by its limit, not after waiting up to the limit and then running for it again."""
+    threads = _start_runaways(hardened, 2)
     started = time.monotonic()
     queued = _get(hardened, RUNAWAY)
     elapsed = time.monotonic() - started
@@ -131,11 +138,7 @@ def test_a_queued_query_answers_within_its_own_time_limit(hardened: Server) -> N
 
 
 def test_when_workers_and_queue_are_full_a_query_gets_503_at_once(hardened: Server) -> None:
-    threads = [threading.Thread(target=_get, args=(hardened, RUNAWAY)) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.15)
-    time.sleep(0.3)
+    threads = _start_runaways(hardened, 3)
     started = time.monotonic()
     refused = _get(hardened, "ASK {}")
     elapsed = time.monotonic() - started
