@@ -24,7 +24,8 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class Unknown:
     joint: int | None = None
     replaces: Node | None = None
     positive_result: bool = False
+    refines: URIRef | None = None
 
     def describe(self) -> str:
         if self.members:
@@ -77,6 +79,8 @@ class Unknown:
             return f"{_joint_name(self.joint)} of {self.subject}"
         if self.replaces is not None:
             return f"{local(self.prop)} {self.replaces} of {self.subject} to the day"
+        if self.refines is not None:
+            return f"the exact {local(self.prop)} of {self.subject} (recorded as a bound, {local(self.refines)})"
         return f"{local(self.prop)} of {self.subject}"
 
 
@@ -328,6 +332,7 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         for node, recorded in sorted(case.subject_objects(prop), key=str):
             if isinstance(recorded, Literal) and recorded.datatype in PARTIAL_DATES:
                 found.append(Unknown(node, prop, _interval_days(recorded, _date_of_service(case)), replaces=recorded))
+    found.extend(_bound_refinements(case, knowledge, read, dos, request))
     found.extend(_joints(case, knowledge, read, nodes, text))
     templates = _settings()["template"]
     assert isinstance(templates, list)
@@ -357,6 +362,98 @@ def unknowns(case: Graph, knowledge: Knowledge, criterion: CriterionInfo, furthe
         if unrecorded:
             both = (Literal(True), Literal(False))
             found.append(Unknown(None, IP.findingType, both, group, members=unrecorded, positive_result=positive_result))
+    return _without_unpursued_entries(case, knowledge, criterion, found)
+
+
+def _bound_refinements(case: Graph, knowledge: Knowledge, read: set[URIRef], dos: dt.date, request: Node) -> list[Unknown]:
+    """The exact value behind each recorded bound ("at least 40 %") of a key property the criterion reads
+    (values.toml, [bounds]): the bound itself and the key's candidates that the bound allows."""
+    bounds = _settings().get("bounds", {})
+    assert isinstance(bounds, dict)
+    found: list[Unknown] = []
+    for bound_text, spec in sorted(bounds.items()):
+        bound, key = term(bound_text), term(spec["key"])
+        if key not in read:
+            continue
+        scale = int(spec.get("scale", 1))
+        candidates = _candidates(knowledge, key, dos, request, case)
+        for node, recorded in sorted(case.subject_objects(bound), key=str):
+            if case.value(node, key) is not None or not isinstance(recorded, Literal):
+                continue
+            limit = _number(recorded)
+            if limit is None:
+                continue
+            limit *= scale
+            datatype = next((c.datatype for c in candidates if isinstance(c, Literal)), recorded.datatype)
+            within = [
+                c
+                for c in candidates
+                if isinstance(c, Literal)
+                and (n := _number(c)) is not None
+                and (n > limit if spec["side"] == "min" else n < limit)
+            ]
+            values = (Literal(str(limit), datatype=datatype), *within)
+            found.append(Unknown(node, key, tuple(dict.fromkeys(values)), refines=bound))
+    return found
+
+
+def _number(value: Literal) -> int | None:
+    """A numeric literal as a whole number (a bound or a candidate), or None."""
+    python = value.toPython()
+    if isinstance(python, bool) or not isinstance(python, (int, float, Decimal)):
+        return None
+    return int(python)
+
+
+def _entry_terms(entry: dict[str, list[str]], key: str) -> set[URIRef]:
+    return {term(k) for k in entry.get(key, [])}
+
+
+def _enters(knowledge: Knowledge, kinds: set[URIRef], kind: Node) -> bool:
+    """Whether a finding of type ``kind`` is an entry record of ``kinds`` (the type, or one of its classes)."""
+    classes = knowledge.individual_types.get(kind, frozenset()) if isinstance(kind, URIRef) else frozenset()
+    return kind in kinds or bool(kinds & classes)
+
+
+def _pursues(case: Graph, knowledge: Knowledge, entry: dict[str, list[str]]) -> bool:
+    """Whether the case pursues the pathway of a [[pathway_entry]]: it claims it, or claims nothing and
+    holds one of its entry records (a finding recorded absent enters nothing)."""
+    claimed = set(case.objects(None, IP.claimedIndication))
+    if claimed:
+        return bool(claimed & _entry_terms(entry, "claims"))
+    kinds = _entry_terms(entry, "kinds")
+    for fact, kind in case.subject_objects(IP.findingType):
+        absent = (fact, IP.present, Literal(False)) in case or (fact, IP.testPositive, Literal(False)) in case
+        if not absent and _enters(knowledge, kinds, kind):
+            return True
+    return any(True for link in _entry_terms(entry, "links") for _ in case.objects(None, link))
+
+
+def _without_unpursued_entries(
+    case: Graph, knowledge: Knowledge, criterion: CriterionInfo, found: list[Unknown]
+) -> list[Unknown]:
+    """The unknowns without the entry records of the pathways the case does not pursue, for the criteria
+    that decide such a pathway as not met (values.toml, [[pathway_entry]])."""
+    entries = _settings().get("pathway_entry", [])
+    templates = _settings()["template"]
+    assert isinstance(entries, list) and isinstance(templates, list)
+    for entry in entries:
+        if criterion.id not in entry["criteria"] or _pursues(case, knowledge, entry):
+            continue
+        kinds, links = _entry_terms(entry, "kinds"), _entry_terms(entry, "links")
+        kept: list[Unknown] = []
+        for unknown in found:
+            if unknown.template is not None and term(templates[unknown.template]["link"]) in links:
+                continue
+            if unknown.kind is not None and not unknown.members and _enters(knowledge, kinds, unknown.kind):
+                continue
+            if unknown.members:
+                members = tuple(m for m in unknown.members if not _enters(knowledge, kinds, m))
+                if unknown.kind in kinds or not members:
+                    continue
+                unknown = replace(unknown, members=members)
+            kept.append(unknown)
+        found = kept
     return found
 
 
@@ -517,6 +614,10 @@ def _value(case: Graph, ontology: Graph, request: Node, prop: URIRef, text: str)
         region = case.value(request, IP.spinalRegion)
         assert region is not None
         return region
+    if text in ("$regionLevel", "$nextRegionLevel"):  # a level of the requested region
+        levels = _settings()["region_levels" if text == "$regionLevel" else "next_region_levels"]
+        assert isinstance(levels, dict)
+        return Literal(levels[local(case.value(request, IP.spinalRegion) or IP.Lumbar)])
     if text.startswith("$dos-"):
         dos_literal = case.value(request, IP.dateOfService)
         assert isinstance(dos_literal, Literal)
@@ -532,10 +633,11 @@ def _add_joint(case: Graph, unknown: Unknown, variant: int) -> None:
     joints = _settings()["joint"]
     assert isinstance(joints, list) and unknown.subject is not None
     request = next(iter(case.subjects(RDF.type, IP.PriorAuthorizationRequest)))
-    for key, text in joints[unknown.joint or 0]["variants"][variant].items():
+    for key, texts in joints[unknown.joint or 0]["variants"][variant].items():
         prop = term(key)
         if not _documented(case, unknown.subject, prop):
-            case.add((unknown.subject, prop, _value(case, knowledge_ontology(), request, prop, text)))
+            for text in texts if isinstance(texts, list) else [texts]:
+                case.add((unknown.subject, prop, _value(case, knowledge_ontology(), request, prop, text)))
 
 
 def _owner(case: Graph, ontology: Graph, link: URIRef) -> Node:
