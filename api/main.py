@@ -43,6 +43,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             from kb.examples import preload_examples
 
             preload_examples(repository)
+        if store.sole_writer:  # the lists are answered from an index of the stored determinations
+            await asyncio.to_thread(repository.index_determinations, settings.query_timeout_seconds)
         app.state.repository = repository
         app.state.audit = AuditLog(settings.audit_log)
         # Serve once a case can be decided (the workers loaded while the store opened).

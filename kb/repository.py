@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 
 from kb import resources
+from kb.determination_index import COLUMNS, DeterminationFilter, DeterminationIndex, Entry, entry_from_graph
 from kb.engine import determine_graph
 from kb.knowledge import Knowledge
 from kb.namespaces import DET, IP
@@ -57,6 +59,7 @@ __all__ = [
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 RDF_JSON = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 OUTCOMES = ("approved", "denied", "pended", "excluded")
+INDEX_ROW_CAP = 10_000_000  # the list index is built from one query of every stored determination
 MISSING_ITEMS_QUESTIONNAIRE = "https://w3id.org/ipkg/fhir/Questionnaire/missing-"
 
 
@@ -120,15 +123,6 @@ class StoredDetermination:
     id: str
     case_id: str
     machine_form: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DeterminationFilter:
-    outcome: str | None = None
-    guideline: str | None = None
-    procedure: str | None = None
-    service_from: dt.date | None = None
-    service_to: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +234,12 @@ class Repository:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.store = store
         self.knowledge = knowledge
+        # Where this process is the store's only writer, the lists are answered from an index of the
+        # stored determinations (kb/determination_index.py), built at the first list (or by
+        # ``index_determinations``) and given each determination as its write is acknowledged.
+        self._index: DeterminationIndex | None = None
+        self._index_lock = threading.Lock()
+        self._guideline_numbers = {str(iri): g.number for iri, g in knowledge.guidelines.items()}
 
     # -- knowledge ---------------------------------------------------------------------------
 
@@ -340,8 +340,13 @@ class Repository:
         return prepared.stored, det
 
     def save_prepared(self, prepared: PreparedDetermination) -> StoredDetermination:
-        """Write a prepared determination's graphs in one transaction."""
+        """Write a prepared determination's graphs in one transaction (and enter it in the list index)."""
         self.store.put_graphs(prepared.graphs)
+        det_id = prepared.stored.id
+        entry = entry_from_graph(det_id, prepared.graphs.get(determination_graph_name(det_id), []), self._guideline_numbers)
+        with self._index_lock:
+            if self._index is not None and entry is not None:
+                self._index.add(entry)
         return prepared.stored
 
     def validated_graph(self, det_id: str) -> Graph:
@@ -422,6 +427,30 @@ class Repository:
     def list_determinations(
         self, flt: DeterminationFilter, limit: int, offset: int, timeout: float
     ) -> tuple[int, list[dict[str, str]]]:
+        """The number of stored determinations that match and one page of them, newest first (then by id):
+        from the index where this process is the store's only writer, else by a query of the store."""
+        if getattr(self.store, "sole_writer", False):
+            return self.index_determinations(timeout).page(flt, limit, offset)
+        return self.query_determinations(flt, limit, offset, timeout)
+
+    def index_determinations(self, timeout: float) -> DeterminationIndex:
+        """The index of the stored determinations, built from the store the first time (one list query of
+        every determination, on a snapshot holding every acknowledged write)."""
+        with self._index_lock:
+            if self._index is None:
+                text = resources.query_file("list-determinations.rq").read_text(encoding="utf-8").replace("#FILTERS", "")
+                outcome = self.store.query(text, timeout, INDEX_ROW_CAP)
+                entries = []
+                for row in outcome.rows:
+                    values = dict(zip(outcome.variables, row, strict=True))
+                    entries.append(Entry(*(values[c][1] if values.get(c) is not None else "" for c in COLUMNS)))  # type: ignore[index]
+                self._index = DeterminationIndex(entries)
+            return self._index
+
+    def query_determinations(
+        self, flt: DeterminationFilter, limit: int, offset: int, timeout: float
+    ) -> tuple[int, list[dict[str, str]]]:
+        """The list as one query of the store (``list_determinations`` where the index is not kept)."""
         filters = []
         if flt.outcome is not None:
             filters.append(f'FILTER (?outcome = "{flt.outcome}")')

@@ -98,6 +98,9 @@ class QueryOutcome:
 
 
 class Store(Protocol):
+    sole_writer: bool
+    """Whether this object is the only writer of its store (then the service keeps an index of the lists)."""
+
     def put_graphs(self, graphs: dict[str, list[Triple]]) -> None:
         """Write several named graphs in one transaction (replacing graphs of the same names)."""
 

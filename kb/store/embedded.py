@@ -100,6 +100,8 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
 class EmbeddedStore:
     """An on-disk Oxigraph store in a child process; see the module docstring."""
 
+    sole_writer = True  # the database lock admits one writer process
+
     def __init__(
         self,
         path: Path,
