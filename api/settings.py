@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     case_timeout_seconds: float = Field(default=30.0, gt=0)
     """Time limit of one case in its worker process; a case over it is stopped (its worker is killed and replaced)
     and answered with 503."""
-    case_worker_nice: int = Field(default=0, ge=0, le=19)
+    case_worker_nice: int = Field(default=5, ge=0, le=19)
     """How much lower the case workers' CPU priority is than the service's (Unix nice); above 0, /health, reads and
     the store are served first when cases keep every core busy, at the cost of slower determinations."""
     case_workers_on_demand: bool = False
