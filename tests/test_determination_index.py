@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from kb.determination_index import DeterminationFilter, DeterminationIndex, Entry, entry_from_graph
 from kb.knowledge import Knowledge
 from kb.namespaces import IP
 from kb.pipeline.caseio import read_case_file
 from kb.repository import Repository, determination_graph_name
-from kb.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [
@@ -25,17 +21,6 @@ EXAMPLES = [
     "cg302-initial-denied.ttl",
     "cg301-exclusion-occipital-excluded.ttl",
 ]
-
-
-@pytest.fixture
-def repository(tmp_path: Path, knowledge: Knowledge) -> Iterator[Repository]:
-    store = EmbeddedStore(tmp_path / "store")
-    try:
-        repo = Repository(store, knowledge)
-        repo.load_knowledge_graphs()
-        yield repo
-    finally:
-        store.close()
 
 
 def _save(repository: Repository, names: list[str]) -> list[str]:
@@ -75,12 +60,15 @@ def test_the_index_lists_as_the_store_query_does_before_and_after_new_writes(rep
 
 
 def test_the_newest_determination_is_listed_first(repository: Repository) -> None:
-    ids = _save(repository, EXAMPLES[:2])
+    """Newest first, then by id (``ip:determinedAt`` is to the second, so determinations of one second tie)."""
+    _save(repository, EXAMPLES[:2])
     repository.index_determinations(10.0)
-    newest = _save(repository, EXAMPLES[2:3])
-    _, items = repository.list_determinations(DeterminationFilter(), 1, 0, 10.0)
-    assert [item["id"] for item in items] == newest
-    assert newest[0] not in ids
+    newest = _save(repository, EXAMPLES[2:3])[0]
+    _, items = repository.list_determinations(DeterminationFilter(), 50, 0, 10.0)
+    keys = [(-Entry(**item).instant().timestamp(), item["id"]) for item in items]
+    assert keys == sorted(keys)
+    first_second = [item["id"] for item in items if item["at"] == items[0]["at"]]
+    assert newest in first_second
 
 
 def test_an_entry_needs_every_column_the_list_query_needs(knowledge: Knowledge) -> None:

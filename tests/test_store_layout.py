@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
@@ -44,17 +42,6 @@ def _quad_counts(store: EmbeddedStore, reports: bool = True) -> Counter[tuple[ob
     skip = "" if reports else 'FILTER (!STRSTARTS(STR(?g), "https://w3id.org/ipkg/graph/report/"))'
     outcome = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {skip} }}", 60, 10_000_000)
     return Counter(outcome.rows)
-
-
-@pytest.fixture()
-def repository(tmp_path: Path, knowledge: Knowledge) -> Iterator[Repository]:
-    store = EmbeddedStore(tmp_path / "store")
-    try:
-        repo = Repository(store, knowledge)
-        repo.load_knowledge_graphs()
-        yield repo
-    finally:
-        store.close()
 
 
 def test_no_triple_is_stored_in_two_graphs(repository: Repository) -> None:
