@@ -17,6 +17,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from kb.namespaces import IP
 from kb.store.base import Triple
@@ -52,10 +53,18 @@ class Entry:
         return dict(zip(COLUMNS, (self.id, self.outcome, self.guideline, self.code, self.dos, self.at), strict=True))
 
     def instant(self) -> dt.datetime:
-        when = dt.datetime.fromisoformat(self.at.replace("Z", "+00:00"))
-        return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+        return self._instant
 
     def service_date(self) -> dt.date | None:
+        return self._service_date
+
+    # Parsed once per entry: every list sorts and may filter all of them.
+    @cached_property
+    def _instant(self) -> dt.datetime:
+        return instant(self.at)
+
+    @cached_property
+    def _service_date(self) -> dt.date | None:
         try:
             return dt.date.fromisoformat(self.dos)
         except ValueError:
@@ -79,24 +88,36 @@ class Entry:
         return True
 
 
+def instant(lexical: str) -> dt.datetime:
+    """An ``xsd:dateTime`` as a comparable instant (one without a time zone is taken as UTC)."""
+    try:
+        when = dt.datetime.fromisoformat(lexical.replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+# The determination graph's properties behind the list's columns.
+_COLUMN_OF = {
+    str(IP.outcome): "outcome",
+    str(IP.underGuideline): "guideline",
+    str(IP.requestedCode): "code",
+    str(IP.serviceDate): "dos",
+    str(IP.determinedAt): "at",
+}
+
+
 def entry_from_graph(det_id: str, triples: Iterable[Triple], guideline_numbers: Mapping[str, str]) -> Entry | None:
     """The entry of a determination from its graph's triples (wire terms), or None when the list query
     would not show it (a column missing)."""
     values: dict[str, str] = {}
-    wanted = {
-        str(IP.outcome): "outcome",
-        str(IP.underGuideline): "guideline",
-        str(IP.requestedCode): "code",
-        str(IP.serviceDate): "dos",
-        str(IP.determinedAt): "at",
-    }
     determination = False
     for _, predicate, obj in triples:
-        if predicate[1] in wanted:
-            values.setdefault(wanted[predicate[1]], obj[1])
+        if predicate[1] in _COLUMN_OF:
+            values.setdefault(_COLUMN_OF[predicate[1]], obj[1])
         if obj[0] == _IRI and obj[1] == str(IP.Determination):
             determination = True
-    if not determination or len(values) < len(wanted):
+    if not determination or len(values) < len(_COLUMN_OF):
         return None
     number = guideline_numbers.get(values["guideline"])
     if number is None:

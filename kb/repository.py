@@ -17,7 +17,7 @@ from typing import Any
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 
 from kb import resources
-from kb.determination_index import COLUMNS, DeterminationFilter, DeterminationIndex, Entry, entry_from_graph
+from kb.determination_index import COLUMNS, DeterminationFilter, DeterminationIndex, Entry, entry_from_graph, instant
 from kb.engine import determine_graph
 from kb.knowledge import Knowledge
 from kb.namespaces import DET, IP
@@ -221,15 +221,6 @@ def receipt_graph(case_id: str, received_at: dt.datetime) -> dict[str, list[Trip
     return {case_receipt_graph(case_id): [triple]}
 
 
-def _instant(lexical: str) -> dt.datetime:
-    """An ``xsd:dateTime`` as a comparable instant (one without a time zone is taken as UTC)."""
-    try:
-        when = dt.datetime.fromisoformat(lexical.replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
-
-
 class Repository:
     def __init__(self, store: Store, knowledge: Knowledge) -> None:
         self.store = store
@@ -429,7 +420,7 @@ class Repository:
     ) -> tuple[int, list[dict[str, str]]]:
         """The number of stored determinations that match and one page of them, newest first (then by id):
         from the index where this process is the store's only writer, else by a query of the store."""
-        if getattr(self.store, "sole_writer", False):
+        if self.store.sole_writer:
             return self.index_determinations(timeout).page(flt, limit, offset)
         return self.query_determinations(flt, limit, offset, timeout)
 
@@ -486,5 +477,5 @@ class Repository:
             items.append({name: (term[1] if term is not None else "") for name, term in values.items() if name != "total"})
         # UNION keeps no order: the page is put back in the query's order (newest first, then by id).
         items.sort(key=lambda item: item["id"])
-        items.sort(key=lambda item: _instant(item["at"]), reverse=True)
+        items.sort(key=lambda item: instant(item["at"]), reverse=True)
         return total, items

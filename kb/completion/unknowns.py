@@ -157,6 +157,11 @@ def _domains(knowledge: Knowledge, prop: URIRef) -> set[URIRef]:
     return _form_facts(knowledge)[0].get(prop, set())
 
 
+def _region(case: Graph, request: Node) -> str:
+    """The requested region's name, the key of the level tables (Lumbar when the request names none)."""
+    return local(case.value(request, IP.spinalRegion) or IP.Lumbar)
+
+
 def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, request: Node, case: Graph) -> tuple[Node, ...]:
     ont = knowledge.ontology
     overrides = _settings()["property"]
@@ -167,7 +172,7 @@ def _candidates(knowledge: Knowledge, prop: URIRef, dos: dt.date, request: Node,
         values: list[Node] = []
         levels = _settings()["region_levels"]
         assert isinstance(levels, dict)
-        region = local(case.value(request, IP.spinalRegion) or IP.Lumbar)
+        region = _region(case, request)
         for text in overrides[n3(prop)]:
             if text == "$regionLevel":  # a level of the requested region
                 values.append(_literal(levels[region], datatype))
@@ -617,7 +622,7 @@ def _value(case: Graph, ontology: Graph, request: Node, prop: URIRef, text: str)
     if text in ("$regionLevel", "$nextRegionLevel"):  # a level of the requested region
         levels = _settings()["region_levels" if text == "$regionLevel" else "next_region_levels"]
         assert isinstance(levels, dict)
-        return Literal(levels[local(case.value(request, IP.spinalRegion) or IP.Lumbar)])
+        return Literal(levels[_region(case, request)])
     if text.startswith("$dos-"):
         dos_literal = case.value(request, IP.dateOfService)
         assert isinstance(dos_literal, Literal)

@@ -59,6 +59,7 @@ def _from_json(binding: dict[str, str]) -> WireTerm:
 
 class RemoteSparqlStore:
     sole_writer = False  # other clients of the SPARQL server may write
+
     def __init__(self, query_url: str, update_url: str, graph_store_url: str, timeout: float = 120.0) -> None:
         self.query_url = query_url
         self.update_url = update_url
