@@ -19,6 +19,7 @@ from api.routers import cases, determinations, fhir, guidelines, health, metrics
 from api.security import AuditLog, AuditMiddleware
 from api.workers import CaseWorkers
 from kb import __version__
+from kb.gc_settle import settle, unsettle
 from kb.knowledge import load_knowledge
 from kb.repository import Repository
 from kb.store.base import Store
@@ -51,8 +52,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         case_workers = app.state.case_workers
         if isinstance(case_workers, CaseWorkers) and not await asyncio.to_thread(case_workers.pool.wait_ready):
             log.error("no case worker started; cases are answered 503 until one does")
+        settle()  # what start-up built stays: out of every later collection (kb/gc_settle.py)
         yield
     finally:
+        unsettle()  # back under the collector: an application started again in this process frees it
         case_workers = app.state.case_workers
         if isinstance(case_workers, CaseWorkers):
             case_workers.shutdown()  # cases in flight end first, then the store closes

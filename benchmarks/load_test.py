@@ -209,6 +209,29 @@ def _memory(memory: list[dict[str, Any]], samples: list[Sample], wall_started: f
     }
 
 
+def _process_starts(memory: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Processes first seen after the first sample (replacements of recycled or killed workers), with the
+    run time of the sample that first saw them."""
+    starts: list[dict[str, Any]] = []
+    seen = set(memory[0]["processes"]) if memory else set()
+    for sample in memory[1:]:
+        for pid, process in sample["processes"].items():
+            if pid not in seen:
+                seen.add(pid)
+                starts.append({"role": process["role"], "pid": int(pid), "first_seen_s": round(sample["t"], 1)})
+    return starts
+
+
+def _over_limit(samples: list[Sample], wall_started: float) -> list[dict[str, Any]]:
+    """Each request over its limit: endpoint, time, status, and when in the run it was sent."""
+    limits: dict[str, float] = TARGETS["limits_ms"]
+    over = [s for s in samples if s[0] in limits and s[1] > limits[s[0]]]
+    return [
+        {"endpoint": name, "ms": round(ms, 1), "status": status, "sent_s": round(ended - ms / 1000 - wall_started, 2)}
+        for name, ms, status, ended in sorted(over, key=lambda s: s[3])
+    ]
+
+
 def summarize(samples: list[Sample], memory: list[dict[str, Any]], seconds: float, wall_started: float) -> dict[str, Any]:
     limits: dict[str, float] = TARGETS["limits_ms"]
     endpoints: dict[str, Any] = {}
@@ -242,6 +265,8 @@ def summarize(samples: list[Sample], memory: list[dict[str, Any]], seconds: floa
         "per_second": round(total / seconds, 2),
         "5xx_percent": round(100 * five / total, 3) if total else 0.0,
         "over_limit": sum(e["over_limit"] for e in endpoints.values()),
+        "over_limit_requests": _over_limit(samples, wall_started),
+        "process_starts": _process_starts(memory),
         "endpoints": endpoints,
         "memory": mem,
         "load_average": round(sum(m["load"] for m in memory) / len(memory), 1) if memory else 0.0,
@@ -313,6 +338,24 @@ def markdown(summary: dict[str, Any], header: dict[str, str]) -> str:
         pid = key.rsplit(" ", 1)[1]
         seen = [m["processes"][pid]["mib"] for m in memory["samples"] if pid in m["processes"]]
         lines.append(f"| {key} | {seen[0]} | {seen[-1]} | {peak} |")
+    if summary.get("over_limit_requests"):
+        lines += [
+            "",
+            "Requests over their limit, with the processes first seen within 10 s of them (memory samples: a "
+            "replaced worker, for instance):",
+            "",
+            "| sent at s | endpoint | ms | status | processes started nearby |",
+            "|---|---|---|---|---|",
+        ]
+        for row in summary["over_limit_requests"]:
+            nearby = [
+                f"{p['role']} {p['pid']} at {p['first_seen_s']} s"
+                for p in summary["process_starts"]
+                if abs(p["first_seen_s"] - row["sent_s"]) <= 10
+            ]
+            lines.append(
+                f"| {row['sent_s']} | {row['endpoint']} | {row['ms']} | {row['status']} | {', '.join(nearby) or '—'} |"
+            )
     if summary.get("errors"):
         lines += ["", "| 5xx answers (endpoint, status, problem title) | count |", "|---|---|"]
         lines += [f"| {key} | {count} |" for key, count in summary["errors"].items()]

@@ -14,11 +14,11 @@ the time limit by killing the process.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kb.gc_settle import settle
 from kb.proc_name import CASE_WORKER, set_process_name
 from kb.store.sandbox import SandboxError, enter_network_sandbox
 
@@ -47,8 +47,7 @@ def serve(conn: Connection, nice: int, max_rss_bytes: int) -> None:  # pragma: n
     except Exception as exc:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    gc.collect()
-    gc.freeze()  # the knowledge stays for the process's life: keep it out of every later collection
+    settle()  # the knowledge stays for the process's life: keep it out of every later collection
     conn.send(("ready", os.getpid()))
     while True:
         try:

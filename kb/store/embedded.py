@@ -30,6 +30,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from kb.gc_settle import settle
 from kb.proc_name import STORE_WRITER, set_process_name
 from kb.store import oxigraph_reads, store_reader
 from kb.store.base import (
@@ -82,6 +83,7 @@ def _serve(path: str, conn: Connection) -> None:  # pragma: no cover - runs in t
     except OSError as exc:
         conn.send(("error", f"cannot open the store at {path}: {exc}"))
         return
+    settle()
     conn.send(("ready", None))
     handlers: dict[str, Callable[..., Any]] = {
         "put": _put, "drop": _drop, "backup": _backup, "graph": oxigraph_reads.graph,

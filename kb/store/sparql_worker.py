@@ -18,6 +18,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kb.gc_settle import settle
 from kb.proc_name import SPARQL_WORKER, set_process_name
 from kb.store.base import (
     NotAcceptableError,
@@ -185,6 +186,7 @@ def serve(  # pragma: no cover - runs in the worker process
             return
         how = f"NOT isolated from the network ({exc})"
     opened = OpenSnapshot()
+    settle()
     conn.send(("ready", how))
     while True:
         try:

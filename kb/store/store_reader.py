@@ -18,6 +18,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from kb.gc_settle import settle
 from kb.proc_name import STORE_READER, set_process_name
 from kb.store import oxigraph_reads
 from kb.store.base import QuerySyntaxError
@@ -50,6 +51,7 @@ def serve(  # pragma: no cover - runs in the reader process
     with contextlib.suppress(SandboxError):
         enter_network_sandbox()  # it runs only the service's own reads, and needs no network
     opened = OpenSnapshot()
+    settle()
     conn.send(("ready", "store reader"))
     while True:
         try:
