@@ -41,9 +41,11 @@ def serve(conn: Connection, nice: int, max_rss_bytes: int) -> None:  # pragma: n
     from kb.casework import JOBS, error_payload
     from kb.errors import KnowledgeGraphError
     from kb.knowledge import load_knowledge
+    from kb.pipeline.validation import warm_up
 
     try:
         knowledge = load_knowledge()
+        warm_up(knowledge)  # no client's case pays the first parse of a constraint
     except Exception as exc:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return

@@ -9,7 +9,8 @@ from typing import Any
 from pyshacl.graph_abstraction import DataGraph
 from pyshacl.shapes_graph import ShapesGraph
 from pyshacl.validator import Validator
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.namespace import SH
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 
@@ -96,3 +97,22 @@ def validate_case(case: Graph, knowledge: Knowledge, request: URIRef | None = No
         data.add(triple)
     only = applicable_shapes(case, request, knowledge) if request is not None else None
     return run_shacl(data, knowledge.shapes, knowledge.axioms, only)
+
+
+def warm_up(knowledge: Knowledge) -> int:
+    """Parse every SHACL-SPARQL constraint of the criterion and form shapes now; returns how many texts are cached.
+
+    A constraint's text is parsed the first time pySHACL evaluates it, about 40 ms each (256 texts),
+    so the first cases of each guideline in a fresh process would take up to a second longer. Each
+    shapes graph is run once over a graph holding one node of every class a shape targets (and one
+    subject of every predicate a shape targets the subjects of), which evaluates every constraint once.
+    """
+    for shapes, axioms in ((knowledge.shapes, knowledge.axioms), (knowledge.form_shapes, None)):
+        data = PreparedQueryGraph()
+        for cls in set(shapes.objects(None, SH.targetClass)):
+            data.add((BNode(), RDF.type, cls))
+        for predicate in set(shapes.objects(None, SH.targetSubjectsOf)):
+            assert isinstance(predicate, URIRef)
+            data.add((BNode(), predicate, BNode()))
+        run_shacl(data, shapes, axioms)
+    return _prepared.cache_info().currsize
