@@ -102,7 +102,7 @@ def validate_case(case: Graph, knowledge: Knowledge, request: URIRef | None = No
 def warm_up(knowledge: Knowledge) -> int:
     """Parse every SHACL-SPARQL constraint of the criterion and form shapes now; returns how many texts are cached.
 
-    A constraint's text is parsed the first time pySHACL evaluates it, about 40 ms each (256 texts),
+    A constraint's text is parsed the first time pySHACL evaluates it, about 40 ms each (259 texts),
     so the first cases of each guideline in a fresh process would take up to a second longer. Each
     shapes graph is run once over a graph holding one node of every class a shape targets (and one
     subject of every predicate a shape targets the subjects of), which evaluates every constraint once.
