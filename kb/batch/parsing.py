@@ -11,7 +11,7 @@ the store arrive as triples and pass the same triple, list and Unicode checks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -19,6 +19,7 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.errors import CaseSyntaxError
+from kb.namespaces import shared_iri
 from kb.pipeline import caselimits
 from kb.pipeline.caseio import BASE_IRI, JSONLD, TURTLE, _check_unicode, parse_case
 from kb.pipeline.caselimits import DEFAULT_LIMITS, CaseLimits
@@ -41,22 +42,40 @@ class CaseInput:
     triples: Sequence[OxTriple] | None = None
 
 
+# The rdflib literals made from Oxigraph literals, shared by the cases a process parses: one object
+# per distinct literal, so that rdflib's indexes find it by identity instead of comparing equal copies
+# and rdflib's costly Literal construction runs once per distinct value (IRIs: kb.namespaces.shared_iri).
+# Emptied when full.
+_TERMS: dict[object, Node] = {}
+_TERMS_LIMIT = 200_000
+
+
+def _shared(key: object, make: Callable[[], Node]) -> Node:
+    term = _TERMS.get(key)
+    if term is None:
+        if len(_TERMS) >= _TERMS_LIMIT:
+            _TERMS.clear()
+        term = _TERMS[key] = make()
+    return term
+
+
 def rdflib_term(term: object, bnodes: dict[str, BNode]) -> Node:
     """An Oxigraph term as the rdflib term rdflib's own parser makes."""
     if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
+        return shared_iri(term.value)
     if isinstance(term, ox.BlankNode):
         node = bnodes.get(term.value)
         if node is None:
             node = bnodes[term.value] = BNode(term.value)  # the label of the stream, so ties break the same way each run
         return node
     if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
+        lexical, language = term.value, term.language
+        if language:
+            return _shared(("@", lexical, language), lambda: Literal(lexical, lang=language))
         datatype = term.datatype.value
         if datatype == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
+            return _shared(("", lexical), lambda: Literal(lexical))
+        return _shared(("^", lexical, datatype), lambda: Literal(lexical, datatype=URIRef(datatype)))
     raise TypeError(f"unexpected term {term!r}")
 
 
@@ -64,7 +83,7 @@ def graph_of(triples: Sequence[OxTriple], source: str, limits: CaseLimits = DEFA
     """A case graph from Oxigraph triples, with the limits the parsers apply."""
     if len(triples) > limits.max_triples:
         raise caselimits.too_many_triples(limits, source)
-    graph = PreparedQueryGraph()
+    graph = PreparedQueryGraph(store="SimpleMemory")
     bnodes: dict[str, BNode] = {}
     for s, p, o in triples:
         graph.add((rdflib_term(s, bnodes), rdflib_term(p, bnodes), rdflib_term(o, bnodes)))
@@ -98,7 +117,7 @@ def _turtle(data: bytes | str, source: str, limits: CaseLimits) -> Graph:
 def _prepared(graph: Graph) -> Graph:
     if isinstance(graph, PreparedQueryGraph):
         return graph
-    prepared = PreparedQueryGraph()
+    prepared = PreparedQueryGraph(store="SimpleMemory")
     for prefix, namespace in graph.namespaces():
         prepared.bind(prefix, namespace, override=True, replace=True)
     for triple in graph:

@@ -28,6 +28,7 @@ How:
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import defaultdict
@@ -116,6 +117,7 @@ class _Loader:
 
     def __init__(self) -> None:
         self.iris: dict[URIRef, ox.NamedNode] = {}
+        self.literals: dict[Literal, ox.Literal] = {}  # a chunk's cases share most of their literals
 
     def iri(self, term: URIRef) -> ox.NamedNode:
         node = self.iris.get(term)
@@ -136,7 +138,10 @@ class _Loader:
                     case.bnodes[b.value] = t
                 return b
             if isinstance(t, Literal):
-                return _to_ox_literal(t)
+                literal = self.literals.get(t)
+                if literal is None:
+                    literal = self.literals[t] = _to_ox_literal(t)
+                return literal
             raise TypeError(f"unexpected term {t!r}")
 
         for s, p, o in case.graph:
@@ -152,6 +157,12 @@ def _mixed_axioms_graph(knowledge: Knowledge) -> Graph:
     mixed = inoculate(Graph(), knowledge.axioms)  # type: ignore[arg-type]
     assert isinstance(mixed, Graph)
     return mixed
+
+
+@lru_cache(maxsize=4)
+def _mixed_axiom_triples(knowledge: Knowledge) -> frozenset[tuple[Node, Node, Node]]:
+    """The mixed ontology triples, as a set to test a case's triples against."""
+    return frozenset(_mixed_axioms_graph(knowledge))
 
 
 @lru_cache(maxsize=4)
@@ -292,7 +303,7 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
     for other in extra_reports:
         if (None, _SH_conforms, Literal(False)) in other:
             conforms = False
-    report = Graph(bind_namespaces="none")
+    report = Graph(store="SimpleMemory", bind_namespaces="none")
     root = BNode()
     report.add((root, RDF.type, _SH_ValidationReport))
     report.add((root, _SH_conforms, Literal(conforms)))
@@ -398,6 +409,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
     functions: dict[ox.NamedNode, Callable[..., ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]] = {
         _RDFLIB_STR: rdflib_str
     }
+    by_rdflib: list[tuple[_Case, ShapePlan, ConstraintPlan, Node]] = []
     for shape in sorted(focus):
         plan = plans[shape]
         for constraint in plan.constraints:
@@ -413,18 +425,20 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 _collect([(c, row) for c, row in joined if row.get("this") not in nodes], plan, constraint, None)
             for node in sorted(nodes, key=str):
                 case = owner[node]
-                rows: Iterable[tuple[_Case | None, Row]]
                 if constraint.by_rdflib:
-                    rows = _rdflib_rows(case, constraint, node, knowledge)
-                else:
-                    assert isinstance(node, URIRef) and case.graph_name is not None
-                    bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {
-                        _CASE_GRAPH: case.graph_name
-                    }
-                    if constraint.reads_this:
-                        bindings[_THIS] = loader.iri(node)
-                    rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
+                    by_rdflib.append((case, plan, constraint, node))
+                    continue
+                assert isinstance(node, URIRef) and case.graph_name is not None
+                bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {_CASE_GRAPH: case.graph_name}
+                if constraint.reads_this:
+                    bindings[_THIS] = loader.iri(node)
+                rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
                 _collect(rows, plan, constraint, (case, node))
+    # The constraints rdflib evaluates, case by case: each case joins the scratch graph once.
+    for case, group in itertools.groupby(sorted(by_rdflib, key=lambda job: job[0].index), key=lambda job: job[0]):
+        jobs = [(plan, constraint, node) for _, plan, constraint, node in group]
+        for _, plan, constraint, node, rows in _rdflib_rows(case, jobs, knowledge):
+            _collect(rows, plan, constraint, (case, node))
 
 
 _SCRATCH = threading.local()
@@ -441,29 +455,37 @@ def _drop_scratch() -> None:
     _SCRATCH.knowledge = None
 
 
-def _rdflib_rows(case: _Case, constraint: ConstraintPlan, node: Node, knowledge: Knowledge) -> list[tuple[_Case | None, Row]]:
-    """A constraint's rows from rdflib over the case and the mixed axioms, with $this pre-bound (pySHACL's way).
+def _rdflib_rows(
+    case: _Case, jobs: list[tuple[ShapePlan, ConstraintPlan, Node]], knowledge: Knowledge
+) -> list[tuple[_Case, ShapePlan, ConstraintPlan, Node, list[tuple[_Case | None, Row]]]]:
+    """Each job's rows from rdflib over the case and the mixed axioms, with $this pre-bound (pySHACL's way).
 
-    The axioms stay in a scratch graph of the thread; the case's triples are added for the query and
-    taken out again.
+    The axioms stay in a scratch graph of the thread; the case's triples are added for its queries
+    and taken out again.
     """
     scratch = getattr(_SCRATCH, "graph", None)
     if scratch is None or getattr(_SCRATCH, "knowledge", None) is not knowledge:
-        scratch = PreparedQueryGraph()
+        # rdflib's plain store: the same index order as its default store for every pattern a
+        # constraint can match, without the bookkeeping of named graphs on each add and remove.
+        scratch = PreparedQueryGraph(store="SimpleMemory")
         for triple in _mixed_axioms_graph(knowledge):
             scratch.add(triple)
         _SCRATCH.graph, _SCRATCH.knowledge = scratch, knowledge
-    added = [t for t in case.graph if t not in scratch]
+    axioms = _mixed_axiom_triples(knowledge)
+    added = [t for t in case.graph if t not in axioms]
     for triple in added:
         scratch.add(triple)
     try:
-        assert isinstance(node, (URIRef, BNode))
-        bindings: dict[str, Identifier] = {"this": node} if constraint.reads_this else {}
-        rows: list[tuple[_Case | None, Row]] = []
-        for solution in scratch.query(constraint.text, initBindings=bindings):
-            assert isinstance(solution, ResultRow)
-            rows.append((case, {k: v for k, v in solution.asdict().items() if v is not None}))
-        return rows
+        answers: list[tuple[_Case, ShapePlan, ConstraintPlan, Node, list[tuple[_Case | None, Row]]]] = []
+        for plan, constraint, node in jobs:
+            assert isinstance(node, (URIRef, BNode))
+            bindings: dict[str, Identifier] = {"this": node} if constraint.reads_this else {}
+            rows: list[tuple[_Case | None, Row]] = []
+            for solution in scratch.query(constraint.text, initBindings=bindings):
+                assert isinstance(solution, ResultRow)
+                rows.append((case, {k: v for k, v in solution.asdict().items() if v is not None}))
+            answers.append((case, plan, constraint, node, rows))
+        return answers
     finally:
         for triple in added:
             scratch.remove(triple)

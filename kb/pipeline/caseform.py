@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -22,6 +23,8 @@ from kb.namespaces import DET, IP, SH
 from kb.pipeline.validation import run_shacl
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)
+_SH_NS, _IP_NS, _DET_NS = str(SH), str(IP), str(DET)
+_RDF_TYPE, _OWL_IMPORTS = RDF.type, OWL.imports
 
 
 _SHORT_PREFIXES = (("ip:", str(IP)), ("xsd:", "http://www.w3.org/2001/XMLSchema#"))
@@ -92,6 +95,7 @@ class _Vocabulary:
     engine: frozenset[Node]
     literal_valued: frozenset[Node]
     node_valued: frozenset[Node]
+    properties: frozenset[Node]  # typed as a property (any of _PROPERTY_TYPES) in the ontology
 
 
 _VOCABULARIES: dict[int, tuple[Knowledge, _Vocabulary]] = {}
@@ -107,37 +111,39 @@ def _vocabulary(knowledge: Knowledge) -> _Vocabulary:
         engine=frozenset(_engine_terms(ont)),
         literal_valued=frozenset(ont.subjects(RDF.type, OWL.DatatypeProperty)),
         node_valued=frozenset(ont.subjects(RDF.type, OWL.ObjectProperty)),
+        properties=frozenset(p for t in _PROPERTY_TYPES for p in ont.subjects(RDF.type, t)),
     )
     _VOCABULARIES[id(knowledge)] = (knowledge, vocabulary)
     return vocabulary
 
 
 def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
-    ont = knowledge.ontology
     vocabulary = _vocabulary(knowledge)
-    derived, engine = vocabulary.derived, vocabulary.engine
+    derived, engine, properties = vocabulary.derived, vocabulary.engine, vocabulary.properties
     literal_valued, node_valued = vocabulary.literal_valued, vocabulary.node_valued
     seen: set[Node] = set()
     for s, p, o in case:
-        if str(p).startswith(str(SH)) or (p == RDF.type and str(o).startswith(str(SH))):
+        # Every rdflib term is a str; the checks below read it as one without copying it.
+        p_text, o_text = cast(str, p), cast(str, o)
+        if p_text.startswith(_SH_NS) or (p == _RDF_TYPE and o_text.startswith(_SH_NS)):
             if p not in seen:
                 seen.add(p)
-                yield f"SHACL terms ({short(p) if p != RDF.type else short(o)}) are not accepted in case data"
+                yield f"SHACL terms ({short(p) if p != _RDF_TYPE else short(o)}) are not accepted in case data"
             continue
-        if p == OWL.imports:
+        if p == _OWL_IMPORTS:
             yield f"owl:imports {o} is not accepted in case data (nothing is ever fetched)"
             continue
-        if isinstance(s, URIRef) and str(s).startswith(str(IP)):
+        if isinstance(s, URIRef) and s.startswith(_IP_NS):
             if s not in seen:
                 seen.add(s)
                 yield f"case data must not make statements about ontology term {short(s)}"
             continue
-        if isinstance(s, URIRef) and str(s).startswith(str(DET)):
+        if isinstance(s, URIRef) and s.startswith(_DET_NS):
             if s not in seen:
                 seen.add(s)
                 yield f"{s} is a determination IRI; the engine alone names determinations"
             continue
-        if p == RDF.type and o in engine:
+        if p == _RDF_TYPE and o in engine:
             yield f"{describe(case, s)} is typed {short(o)}: a case cannot state determination records"
             continue
         if p in engine:
@@ -145,12 +151,12 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
                 seen.add(p)
                 yield f"{describe(case, s)} {short(p)}: determination vocabulary is written by the engine, not by a case"
             continue
-        if str(p).startswith(str(IP)) and p not in seen:
+        if p_text.startswith(_IP_NS) and p not in seen:
             if p in derived:
                 seen.add(p)
                 yield f"{short(p)} is computed by the engine and must not be supplied in case data"
                 continue
-            if not any((p, RDF.type, t) in ont for t in _PROPERTY_TYPES):
+            if p not in properties:
                 seen.add(p)
                 yield f"unknown property {short(p)}: it is not in the ontology"
                 continue

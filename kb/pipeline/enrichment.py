@@ -232,6 +232,7 @@ class Enricher:
         self.ref3 = add_months(self.dos, -3)
         self.ref6 = add_months(self.dos, -6)
         self.ref12 = add_months(self.dos, -12)
+        self.therapy_episodes: tuple[therapy.TherapyEpisode, ...] | None = None  # kb.pipeline.therapy.episodes, read once
 
     def add(self, prop: URIRef, value: Node) -> None:
         self.g.add((self.request, prop, value))

@@ -77,8 +77,19 @@ class TherapyEpisode:
         return (start, self.end_latest) if start <= self.end_latest else None
 
 
-def episodes(enricher: Enricher) -> list[TherapyEpisode]:
-    """The patient's therapy episodes that may have begun on or before the date of service."""
+def episodes(enricher: Enricher) -> tuple[TherapyEpisode, ...]:
+    """The patient's therapy episodes that may have begun on or before the date of service.
+
+    Read once per enricher: enrichment writes none of the facts an episode is read from (the
+    episodes, their dates, modality, regions, response and documented negatives), and the therapy
+    rules ask for the episodes about fifteen times per case.
+    """
+    if enricher.therapy_episodes is None:
+        enricher.therapy_episodes = _read_episodes(enricher)
+    return enricher.therapy_episodes
+
+
+def _read_episodes(enricher: Enricher) -> tuple[TherapyEpisode, ...]:
     g, dos = enricher.g, enricher.dos
     found = []
     for node in g.objects(enricher.patient, IP.hasTherapyEpisode):
@@ -101,7 +112,7 @@ def episodes(enricher: Enricher) -> list[TherapyEpisode]:
                 end_latest=end_latest,
             )
         )
-    return sorted(found, key=lambda e: str(e.node))
+    return tuple(sorted(found, key=lambda e: str(e.node)))
 
 
 def floor_date(enricher: Enricher) -> dt.date:

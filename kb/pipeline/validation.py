@@ -64,6 +64,13 @@ def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: 
     ``only_shapes`` restricts validation to those shapes (pySHACL's ``use_shapes``); their targets
     are still selected by pySHACL as usual.
     """
+    if not data.store.context_aware:
+        # pySHACL reads the data through a Dataset over the graph's store, which rdflib's plain store
+        # (the batch engine's case graphs) cannot back: such a graph is validated as a copy.
+        copy = PreparedQueryGraph()
+        for triple in data:
+            copy.add(triple)
+        data = copy
     options = dict(_OPTIONS)
     if only_shapes is not None:
         options["use_shapes"] = [str(shape) for shape in only_shapes]
