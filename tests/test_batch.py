@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import shutil
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -120,6 +126,62 @@ def test_parsed_cases_share_one_object_per_term_and_the_table_stays_bounded(
     again = parse_input(item)
     assert 0 < len(namespaces._IRIS) <= 10 and 0 < len(parsing._TERMS) <= 10
     assert isomorphic(_in_default_store(again), _in_default_store(first))
+
+
+def test_no_automatic_collection_runs_while_a_chunk_is_decided_and_chunks_do_not_overlap(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's reference cycles may hold Oxigraph objects, which must be freed on the chunk's own
+    thread: the automatic collector is off while a chunk is decided (and back on after it), and two
+    threads of one process never decide chunks at the same time."""
+    from kb.batch import chunk
+
+    seen: list[tuple[str, bool]] = []
+    validate = chunk.validate_cases
+
+    def watched(*args: object, **kwargs: object) -> object:
+        seen.append(("start", gc.isenabled()))
+        time.sleep(0.2)
+        result = validate(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(("end", gc.isenabled()))
+        return result
+
+    monkeypatch.setattr(chunk, "validate_cases", watched)
+    inputs = list(path_cases(sorted(EXAMPLES.glob("*.ttl"))[:2]))
+    assert gc.isenabled()
+    threads = [threading.Thread(target=decide_chunk, args=(inputs, knowledge)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert gc.isenabled()
+    assert [event for event, _ in seen] == ["start", "end", "start", "end"]
+    assert not any(enabled for _, enabled in seen)
+
+
+def test_a_seed_number_generates_the_same_cases_in_every_process() -> None:
+    """Two processes with different string hashing generate the same cases for the same seed number
+    (benchmark runs are comparable only so): the seeds' blank nodes are labelled canonically."""
+    script = (
+        "import hashlib\n"
+        "from kb.batch.generate import generate, nquads_lines\n"
+        "digest = hashlib.sha256()\n"
+        "for name, graph in generate(120, seed=11):\n"
+        "    digest.update(''.join(sorted(nquads_lines(name, graph))).encode())\n"
+        "print(digest.hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
 
 
 def _in_default_store(graph: Graph) -> Graph:

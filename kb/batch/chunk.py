@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,8 +33,7 @@ from kb.pipeline.validation import validate_case
 from kb.repository import determination_graphs
 from kb.store.base import Triple
 
-# Young collections after 50,000 allocations instead of 700; full collections are left to the end of the chunk.
-_GC_THRESHOLDS = (50_000, 20, 1_000)
+_ONE_CHUNK_AT_A_TIME = threading.Lock()
 STAGES = ("parse", "form", "enrich", "validate", "decide", "serialize")
 
 
@@ -134,20 +134,24 @@ def decide_chunk(
     criterion shapes validated over the whole chunk) or ``pyshacl`` (each case checked and validated
     as the single-request path does; ``per-case`` also parses as it does).
 
-    While the chunk is decided the cyclic garbage collector runs less often (``_GC_THRESHOLDS``): the
-    chunk's graphs live until its end, and Python's default thresholds walk them again and again
-    (about a seventh of the chunk's time). Young collections still run, so short-lived cycles are
-    freed as before, and one full collection ends the chunk.
+    While the chunk is decided the automatic garbage collector is off, in the whole process, and one
+    full collection on this thread ends the chunk. The chunk's graphs live until its end, and
+    Python's default thresholds walked them again and again (about a seventh of the chunk's time).
+    And the chunk's reference cycles may hold Oxigraph objects, which must not be freed on another
+    thread: an automatic collection runs on whichever thread happens to allocate, a Dask worker's
+    event loop for one. The chunk's cyclic garbage is bounded by the chunk size (about 30 MiB for
+    500 cases). Chunks of one process run one at a time (threads would not run them faster: the
+    work holds the interpreter lock), so no chunk's collection frees another's objects.
     """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)
-    try:
-        return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
-    finally:
-        gc.set_threshold(*thresholds)
-        # The chunk's cyclic garbage is freed here, on this thread: it may hold Oxigraph objects,
-        # which must not be dropped on another thread (a Dask worker's event loop, for one).
-        gc.collect()
+    with _ONE_CHUNK_AT_A_TIME:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
+        finally:
+            gc.collect()
+            if enabled:
+                gc.enable()
 
 
 def _decide_chunk(

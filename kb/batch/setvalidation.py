@@ -254,10 +254,15 @@ def _result_triples(
 Row = dict[str, Node]
 
 
-def _ox_rows(solutions: object, case_of: dict[Node, _Case]) -> Iterable[tuple[_Case | None, Row]]:
-    """Oxigraph solutions as rows of rdflib terms, each with the case its ``?this`` belongs to."""
+def _ox_rows(solutions: object, case_of: dict[Node, _Case]) -> list[tuple[_Case | None, Row]]:
+    """Oxigraph solutions as rows of rdflib terms, each with the case its ``?this`` belongs to.
+
+    Read to the end here, so the solutions are dropped on this thread whatever the caller does next
+    (Oxigraph's query solutions must not be freed on another thread).
+    """
     assert isinstance(solutions, ox.QuerySolutions)
     names = [v.value for v in solutions.variables]
+    rows: list[tuple[_Case | None, Row]] = []
     for solution in solutions:
         this_term = solution["this"] if "this" in names else None
         case = case_of.get(_from_ox(this_term, None)) if this_term is not None else None
@@ -266,7 +271,8 @@ def _ox_rows(solutions: object, case_of: dict[Node, _Case]) -> Iterable[tuple[_C
             term = solution[name]
             if term is not None:
                 row[name] = _from_ox(term, case)
-        yield case, row
+        rows.append((case, row))
+    return rows
 
 
 def _collect(
@@ -420,7 +426,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
             if constraint.concat_query is not None and constraint.concat is not None:
                 # Set-based, except the focus nodes whose GROUP_CONCAT joins several items (their order is rdflib's).
                 variable, separator = constraint.concat
-                joined = list(_ox_rows(store.query(constraint.concat_query, custom_functions=functions), owner))
+                joined = _ox_rows(store.query(constraint.concat_query, custom_functions=functions), owner)
                 nodes = {row["this"] for _, row in joined if separator in str(row.get(variable, ""))}
                 _collect([(c, row) for c, row in joined if row.get("this") not in nodes], plan, constraint, None)
             for node in sorted(nodes, key=str):
