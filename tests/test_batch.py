@@ -159,6 +159,19 @@ def test_no_automatic_collection_runs_while_a_chunk_is_decided_and_chunks_do_not
     assert not any(enabled for _, enabled in seen)
 
 
+def test_a_case_with_invalid_n_quads_fails_with_its_line_and_the_others_are_decided(tmp_path: Path, knowledge: Knowledge) -> None:
+    generated = [line for name, graph in generate(2, seed=5) for line in nquads_lines(name, graph)]
+    first_case = generated[0].rsplit(" ", 2)[-2]
+    broken = list(generated)
+    broken[1] = broken[1].replace("<", "", 1)  # the second statement of the first case loses a bracket
+    stream = tmp_path / "cases.nq"
+    stream.write_text("".join(broken))
+    first, second = decide_chunk(list(nquads_cases(stream)), knowledge).outcomes
+    assert first.source == first_case and first.outcome is None and first.error_kind == "malformed"
+    assert first.error is not None and "invalid N-Quads (from line 1)" in first.error
+    assert second.outcome in ("approved", "denied", "pended", "excluded")
+
+
 def test_a_seed_number_generates_the_same_cases_in_every_process() -> None:
     """Two processes with different string hashing generate the same cases for the same seed number
     (benchmark runs are comparable only so): the seeds' blank nodes are labelled canonically."""

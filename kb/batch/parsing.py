@@ -26,6 +26,7 @@ from kb.pipeline.caselimits import DEFAULT_LIMITS, CaseLimits
 from kb.pipeline.validation import PreparedQueryGraph
 
 TRIPLES = "triples"
+NQUADS = "nquads"  # the statements of one case from an N-Quads stream (kb.batch.sources)
 FAILED = "failed"  # an input that could not be read; its data is the reason
 _XSD_STRING = str(XSD.string)
 
@@ -40,6 +41,7 @@ class CaseInput:
     fmt: str
     data: bytes | str | None = None
     triples: Sequence[OxTriple] | None = None
+    line: int = 0  # where the case starts in its stream (N-Quads), for error messages
 
 
 # The rdflib literals made from Oxigraph literals, shared by the cases a process parses: one object
@@ -136,6 +138,8 @@ def _parse(item: CaseInput, limits: CaseLimits) -> Graph:
         raise CaseSyntaxError(item.source, str(item.data))
     if item.triples is not None:
         return graph_of(item.triples, item.source, limits)
+    if item.fmt == NQUADS and item.data is not None:
+        return graph_of(_nquads_triples(item), item.source, limits)
     if item.data is None:
         raise CaseSyntaxError(item.source, "the case is empty")
     if item.fmt == TURTLE:
@@ -143,6 +147,16 @@ def _parse(item: CaseInput, limits: CaseLimits) -> Graph:
     if item.fmt == JSONLD:
         return parse_case(item.data, JSONLD, item.source, limits=limits)
     raise CaseSyntaxError(item.source, f"unsupported format {item.fmt!r}: use turtle or json-ld")
+
+
+def _nquads_triples(item: CaseInput) -> list[OxTriple]:
+    raw = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
+    assert raw is not None
+    try:
+        quads = list(ox.parse(raw, ox.RdfFormat.N_QUADS))
+    except (SyntaxError, ValueError) as exc:
+        raise CaseSyntaxError(item.source, f"invalid N-Quads (from line {item.line}): {exc}") from None
+    return [(q.subject, q.predicate, q.object) for q in quads]
 
 
 def parse_as_today(item: CaseInput, limits: CaseLimits = DEFAULT_LIMITS) -> Graph:

@@ -19,10 +19,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pyoxigraph as ox
 from rdflib import Graph
 
-from kb.batch.parsing import FAILED, TRIPLES, CaseInput
+from kb.batch.parsing import FAILED, NQUADS, CaseInput
 from kb.pipeline.caseio import JSONLD, TURTLE
 from kb.store.base import Store
 from kb.store.terms import to_rdflib
@@ -84,11 +83,9 @@ def jsonl_cases(path: Path) -> Iterator[CaseInput]:
 
 
 def _nquads_case(name: str, lines: list[bytes], first_line: int) -> CaseInput:
-    try:
-        quads = list(ox.parse(b"".join(lines), ox.RdfFormat.N_QUADS))
-    except (SyntaxError, ValueError) as exc:
-        return failed(name, f"invalid N-Quads (from line {first_line}): {exc}")
-    return CaseInput(source=name, fmt=TRIPLES, triples=[(q.subject, q.predicate, q.object) for q in quads])
+    """The case's statements as N-Quads text: parsed where the case is decided (a Dask worker), so
+    the reading process only cuts the stream (``kb.batch.parsing``)."""
+    return CaseInput(source=name, fmt=NQUADS, data=b"".join(lines), line=first_line)
 
 
 def nquads_cases(path: Path) -> Iterator[CaseInput]:
