@@ -172,6 +172,55 @@ def test_a_case_with_invalid_n_quads_fails_with_its_line_and_the_others_are_deci
     assert second.outcome in ("approved", "denied", "pended", "excluded")
 
 
+def test_every_collection_during_a_chunk_runs_on_the_chunks_thread_and_young_ones_still_run(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another thread that allocates all the time (a Dask worker's event loop) runs no collection
+    while a chunk is decided; the chunk collects its young generations itself, between cases."""
+    from kb.batch import chunk, collection
+
+    monkeypatch.setattr(collection, "YOUNG_ALLOCATIONS", 2_000)
+    in_chunk = threading.Event()
+    decide_inside = chunk._decide_chunk
+
+    def flagged(*args: object) -> object:
+        in_chunk.set()
+        try:
+            return decide_inside(*args)  # type: ignore[arg-type]
+        finally:
+            in_chunk.clear()
+
+    monkeypatch.setattr(chunk, "_decide_chunk", flagged)
+    during: list[tuple[int | None, int]] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and in_chunk.is_set():
+            during.append((threading.get_ident(), info["generation"]))
+
+    stop = threading.Event()
+
+    def allocate() -> None:
+        while not stop.is_set():
+            cycle: list[object] = []
+            cycle.append(cycle)
+
+    inputs = list(path_cases(sorted(EXAMPLES.glob("*.ttl"))[:4]))
+    worker = threading.Thread(target=decide_chunk, args=(inputs, knowledge), kwargs={"validator": "pyshacl"})
+    busy = threading.Thread(target=allocate)
+    gc.callbacks.append(record)
+    try:
+        busy.start()
+        worker.start()
+        worker.join()
+    finally:
+        stop.set()
+        busy.join()
+        gc.callbacks.remove(record)
+    assert {thread for thread, _ in during} == {worker.ident}
+    assert any(generation < 2 for _, generation in during), "no young collection ran during the chunk"
+    assert gc.isenabled()
+
+
 def test_a_seed_number_generates_the_same_cases_in_every_process() -> None:
     """Two processes with different string hashing generate the same cases for the same seed number
     (benchmark runs are comparable only so): the seeds' blank nodes are labelled canonically."""

@@ -8,9 +8,7 @@ Dask workers and the client cheaply.
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Any
 from rdflib import Graph, URIRef
 
 import kb.guidelines  # noqa: F401  (registers every guideline's enrichment hooks)
+from kb.batch.collection import chunk_collection, collect_young_if_due
 from kb.batch.formscreen import check_forms
 from kb.batch.parsing import CaseInput, parse_as_today, parse_input
 from kb.batch.setvalidation import validate_cases
@@ -33,7 +32,6 @@ from kb.pipeline.validation import validate_case
 from kb.repository import determination_graphs
 from kb.store.base import Triple
 
-_ONE_CHUNK_AT_A_TIME = threading.Lock()
 STAGES = ("parse", "form", "enrich", "validate", "decide", "serialize")
 
 
@@ -134,24 +132,23 @@ def decide_chunk(
     criterion shapes validated over the whole chunk) or ``pyshacl`` (each case checked and validated
     as the single-request path does; ``per-case`` also parses as it does).
 
-    While the chunk is decided the automatic garbage collector is off, in the whole process, and one
-    full collection on this thread ends the chunk. The chunk's graphs live until its end, and
-    Python's default thresholds walked them again and again (about a seventh of the chunk's time).
-    And the chunk's reference cycles may hold Oxigraph objects, which must not be freed on another
-    thread: an automatic collection runs on whichever thread happens to allocate, a Dask worker's
-    event loop for one. The chunk's cyclic garbage is bounded by the chunk size (about 30 MiB for
-    500 cases). Chunks of one process run one at a time (threads would not run them faster: the
-    work holds the interpreter lock), so no chunk's collection frees another's objects.
+    While the chunk is decided, garbage is collected on this thread only (``kb.batch.collection``):
+    the chunk's reference cycles may hold Oxigraph objects, which must not be freed on another
+    thread. Young generations are collected between cases, as often as the automatic collector
+    would (so the per-case path's pySHACL garbage goes as it is made); what lives until the chunk's
+    end is not walked again and again, and one full collection ends the chunk.
     """
-    with _ONE_CHUNK_AT_A_TIME:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
-        finally:
-            gc.collect()
-            if enabled:
-                gc.enable()
+    with chunk_collection():
+        return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
+
+
+def _validate_each(enriched: list[Enriched], knowledge: Knowledge) -> list[tuple[bool, Graph]]:
+    """Each case validated by pySHACL, as the single-request path does."""
+    reports = []
+    for e in enriched:
+        reports.append(validate_case(e.graph, knowledge, e.request))
+        collect_young_if_due()
+    return reports
 
 
 def _decide_chunk(
@@ -169,6 +166,7 @@ def _decide_chunk(
         except Exception as exc:  # a failed case is reported and the chunk goes on
             slots.append(_failure(item.source, exc))
         seconds["parse"] += time.perf_counter() - t0
+        collect_young_if_due()
 
     def check(items: list[tuple[Graph, str]]) -> list[URIRef | Exception]:
         if validator == "set":
@@ -179,6 +177,7 @@ def _decide_chunk(
                 checked.append(check_case_form(graph, knowledge, source))
             except Exception as exc:  # reported with its source
                 checked.append(exc)
+            collect_young_if_due()
         return checked
 
     def fail(slot: int, exc: Exception) -> None:
@@ -213,12 +212,14 @@ def _decide_chunk(
             job.runs.append(enrich(graph, pinned_request, knowledge, inputs[job.slot].source))
         except Exception as exc:  # the first failing end, as the single-request path reports it
             fail(job.slot, exc)
+        collect_young_if_due()
     for job in jobs:
         if not job.partial and slots[job.slot] is None:
             try:
                 job.runs.append(enrich(job.graph, job.request, knowledge, inputs[job.slot].source))
             except Exception as exc:  # a failed case is reported and the chunk goes on
                 fail(job.slot, exc)
+            collect_young_if_due()
     jobs = [job for job in jobs if slots[job.slot] is None]
     seconds["enrich"] += time.perf_counter() - t2
     t3 = time.perf_counter()
@@ -227,9 +228,9 @@ def _decide_chunk(
         try:
             reports = validate_cases([(e.graph, e.request) for e in enriched], knowledge)
         except Exception:  # validated case by case, as the single-request path does
-            reports = [validate_case(e.graph, knowledge, e.request) for e in enriched]
+            reports = _validate_each(enriched, knowledge)
     else:
-        reports = [validate_case(e.graph, knowledge, e.request) for e in enriched]
+        reports = _validate_each(enriched, knowledge)
     seconds["validate"] += time.perf_counter() - t3
     validated = [(e, conforms, report) for e, (conforms, report) in zip(enriched, reports, strict=True)]
     offset = 0
@@ -247,6 +248,8 @@ def _decide_chunk(
         except Exception as exc:  # reported with its source
             fail(job.slot, exc)
             continue
+        finally:
+            collect_young_if_due()
         t6 = time.perf_counter()
         seconds["decide"] += t6 - t5
         slots[job.slot] = _outcome(source, det, rdf, with_report, originals.get(job.slot))

@@ -31,6 +31,7 @@ from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from kb.batch.collection import collect_young_if_due
 from kb.batch.literals import stable_in_oxigraph
 from kb.batch.sparql_rewrite import RDFLIB_STR, with_rdflib_str
 from kb.knowledge import Knowledge
@@ -389,4 +390,5 @@ def check_forms(items: Sequence[tuple[Graph, str]], knowledge: Knowledge) -> lis
             results.append(check_case_form(graph, knowledge, source, form_shapes_conform=index not in flagged))
         except Exception as exc:  # the caller reports it with the case's source
             results.append(exc)
+        collect_young_if_due()
     return results

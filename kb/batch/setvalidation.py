@@ -43,6 +43,7 @@ from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
+from kb.batch.collection import collect_young_if_due
 from kb.batch.literals import stable_in_oxigraph
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
@@ -519,6 +520,7 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
     for case in cases:
         if case.index in by_pyshacl:
             reports.append(validate_case(case.graph, knowledge, case.request))
+            collect_young_if_due()
             continue
         fallback = [s for s in applicable_shapes(case.graph, case.request, knowledge) if s not in plans or plans[s].by_pyshacl]
         extra: list[Graph] = []
@@ -528,4 +530,5 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
                 data.add(triple)
             extra.append(run_shacl(data, knowledge.shapes, knowledge.axioms, fallback)[1])
         reports.append(_report(case, knowledge, extra))
+        collect_young_if_due()
     return reports
