@@ -82,14 +82,11 @@ def episodes(enricher: Enricher) -> tuple[TherapyEpisode, ...]:
 
     Read once per enricher: enrichment writes none of the facts an episode is read from (the
     episodes, their dates, modality, regions, response and documented negatives), and the therapy
-    rules ask for the episodes about fifteen times per case.
+    rules ask for the episodes about fifteen times per case. (The reading stays in this function's
+    body: the questionnaires read which terms a function reads from its body, kb.completion.reads.)
     """
-    if enricher.therapy_episodes is None:
-        enricher.therapy_episodes = _read_episodes(enricher)
-    return enricher.therapy_episodes
-
-
-def _read_episodes(enricher: Enricher) -> tuple[TherapyEpisode, ...]:
+    if enricher.therapy_episodes is not None:
+        return enricher.therapy_episodes
     g, dos = enricher.g, enricher.dos
     found = []
     for node in g.objects(enricher.patient, IP.hasTherapyEpisode):
@@ -112,7 +109,8 @@ def _read_episodes(enricher: Enricher) -> tuple[TherapyEpisode, ...]:
                 end_latest=end_latest,
             )
         )
-    return tuple(sorted(found, key=lambda e: str(e.node)))
+    enricher.therapy_episodes = tuple(sorted(found, key=lambda e: str(e.node)))
+    return enricher.therapy_episodes
 
 
 def floor_date(enricher: Enricher) -> dt.date:
