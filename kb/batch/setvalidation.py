@@ -444,7 +444,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
     # The constraints rdflib evaluates, case by case: each case joins the scratch graph once.
     for case, group in itertools.groupby(sorted(by_rdflib, key=lambda job: job[0].index), key=lambda job: job[0]):
         jobs = [(plan, constraint, node) for _, plan, constraint, node in group]
-        for _, plan, constraint, node, rows in _rdflib_rows(case, jobs, knowledge):
+        for (plan, constraint, node), rows in zip(jobs, _rdflib_rows(case, jobs, knowledge), strict=True):
             _collect(rows, plan, constraint, (case, node))
 
 
@@ -464,8 +464,8 @@ def _drop_scratch() -> None:
 
 def _rdflib_rows(
     case: _Case, jobs: list[tuple[ShapePlan, ConstraintPlan, Node]], knowledge: Knowledge
-) -> list[tuple[_Case, ShapePlan, ConstraintPlan, Node, list[tuple[_Case | None, Row]]]]:
-    """Each job's rows from rdflib over the case and the mixed axioms, with $this pre-bound (pySHACL's way).
+) -> list[list[tuple[_Case | None, Row]]]:
+    """Each job's rows (in the jobs' order) from rdflib over the case and the mixed axioms, with $this pre-bound (pySHACL's way).
 
     The axioms stay in a scratch graph of the thread; the case's triples are added for its queries
     and taken out again.
@@ -483,15 +483,15 @@ def _rdflib_rows(
     for triple in added:
         scratch.add(triple)
     try:
-        answers: list[tuple[_Case, ShapePlan, ConstraintPlan, Node, list[tuple[_Case | None, Row]]]] = []
-        for plan, constraint, node in jobs:
+        answers: list[list[tuple[_Case | None, Row]]] = []
+        for _, constraint, node in jobs:
             assert isinstance(node, (URIRef, BNode))
             bindings: dict[str, Identifier] = {"this": node} if constraint.reads_this else {}
             rows: list[tuple[_Case | None, Row]] = []
             for solution in scratch.query(constraint.text, initBindings=bindings):
                 assert isinstance(solution, ResultRow)
                 rows.append((case, {k: v for k, v in solution.asdict().items() if v is not None}))
-            answers.append((case, plan, constraint, node, rows))
+            answers.append(rows)
         return answers
     finally:
         for triple in added:

@@ -58,6 +58,13 @@ def _shapes_graph(shapes: Graph) -> ShapesGraph:
     return _SHAPES_GRAPHS[key]
 
 
+def _prepared_copy(graph: Graph) -> PreparedQueryGraph:
+    copy = PreparedQueryGraph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
+
+
 def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: list[URIRef] | None = None) -> tuple[bool, Graph]:
     """Run pySHACL over ``data`` (changed in place when ``ont_graph`` is mixed in) with fixed shapes.
 
@@ -67,10 +74,7 @@ def run_shacl(data: Graph, shapes: Graph, ont_graph: Graph | None, only_shapes: 
     if not data.store.context_aware:
         # pySHACL reads the data through a Dataset over the graph's store, which rdflib's plain store
         # (the batch engine's case graphs) cannot back: such a graph is validated as a copy.
-        copy = PreparedQueryGraph()
-        for triple in data:
-            copy.add(triple)
-        data = copy
+        data = _prepared_copy(data)
     options = dict(_OPTIONS)
     if only_shapes is not None:
         options["use_shapes"] = [str(shape) for shape in only_shapes]
@@ -99,9 +103,7 @@ def validate_case(case: Graph, knowledge: Knowledge, request: URIRef | None = No
     have no focus node in the case, so the report is the same, without the cost of every guideline's
     shapes.
     """
-    data = PreparedQueryGraph()
-    for triple in case:
-        data.add(triple)
+    data = _prepared_copy(case)
     only = applicable_shapes(case, request, knowledge) if request is not None else None
     return run_shacl(data, knowledge.shapes, knowledge.axioms, only)
 
