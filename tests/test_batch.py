@@ -128,6 +128,35 @@ def test_parsed_cases_share_one_object_per_term_and_the_table_stays_bounded(
     assert isomorphic(_in_default_store(again), _in_default_store(first))
 
 
+def test_oxigraph_terms_are_made_once_per_rdflib_object_an_unkept_literal_is_refused_and_the_table_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kb.batch.oxterms converts each rdflib object once (a second lookup gives the same Oxigraph
+    object), tells a literal the store would read back in another form (None), never confuses two
+    equal-looking objects, and empties its table when full."""
+    from rdflib import XSD, Literal, URIRef
+
+    from kb.batch import oxterms
+
+    monkeypatch.setattr(oxterms, "_TABLE", {})
+    iri = URIRef("urn:example:a")
+    assert oxterms.ox_iri(iri) is oxterms.ox_iri(iri)
+    assert oxterms.ox_iri(iri).value == "urn:example:a"
+    date = Literal("2024-05-01", datatype=XSD.date)
+    converted = oxterms.ox_literal(date)
+    assert converted is not None and converted is oxterms.ox_literal(date)
+    assert (converted.value, converted.datatype.value) == ("2024-05-01", str(XSD.date))
+    tagged = oxterms.ox_literal(Literal("douleur", lang="fr"))
+    assert tagged is not None and tagged.language == "fr"
+    assert oxterms.ox_literal(Literal("5", datatype=XSD.int)) is None  # the store reads xsd:int back as xsd:integer
+    assert oxterms.ox_literal(Literal("5", datatype=XSD.integer)) is not None
+
+    monkeypatch.setattr(oxterms, "_LIMIT", 10)
+    made = [URIRef(f"urn:example:{i}") for i in range(35)]
+    assert [oxterms.ox_iri(t).value for t in made] == [str(t) for t in made]
+    assert 0 < oxterms.table_size() <= 10
+
+
 def test_no_automatic_collection_runs_while_a_chunk_is_decided_and_chunks_do_not_overlap(
     knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,7 +42,8 @@ class CaseOutcome:
     error_kind: str | None = None  # malformed / invalid / unsupported / internal
     error: str | None = None
     deciding: tuple[str, ...] = ()  # the deciding criteria's ids
-    machine: dict[str, Any] | None = None  # the determination's JSON form
+    # The determination's JSON form as text: made once on the worker, it travels and is written as it is.
+    machine_json: str | None = None
     nquads: str | None = None  # the determination (and report, when asked) as N-Quads
     # The named graphs that store the determination in the repository's layout (kb.repository), when asked.
     graphs: dict[str, list[Triple]] | None = None
@@ -50,7 +51,16 @@ class CaseOutcome:
     def as_json(self) -> dict[str, Any]:
         if self.outcome is None:
             return {"case": self.source, "error": self.error_kind, "detail": self.error}
-        return self.machine or {"case": self.source, "outcome": self.outcome}
+        if self.machine_json is not None:
+            machine: dict[str, Any] = json.loads(self.machine_json)
+            return machine
+        return {"case": self.source, "outcome": self.outcome}
+
+    def json_text(self) -> str:
+        """``as_json()`` as one line of JSON text (non-ASCII characters kept)."""
+        if self.outcome is not None and self.machine_json is not None:
+            return self.machine_json
+        return json.dumps(self.as_json(), ensure_ascii=False)
 
 
 @dataclass
@@ -101,7 +111,7 @@ def _outcome(source: str, det: Determination, rdf: bool, with_report: bool, orig
         source=source,
         outcome=det.outcome,
         deciding=tuple(sorted(c.criterion.id for c in det.deciding)),
-        machine=json.loads(json.dumps(machine, default=str)),
+        machine_json=json.dumps(machine, default=str, ensure_ascii=False),
         nquads=_nquads(det, with_report) if rdf else None,
         graphs=determination_graphs(original, det)[1] if original is not None else None,
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -32,7 +32,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kb.batch.collection import collect_young_if_due
-from kb.batch.literals import stable_in_oxigraph
+from kb.batch.oxterms import ox_iri, ox_literal
 from kb.batch.sparql_rewrite import RDFLIB_STR, with_rdflib_str
 from kb.knowledge import Knowledge
 from kb.namespaces import SH
@@ -310,16 +310,14 @@ def form_screen(knowledge: Knowledge) -> FormScreen:
     return cached[1]
 
 
-def _quads(graph: Graph, name: ox.NamedNode, labels: dict[str, str]) -> Iterator[ox.Quad]:
-    iris: dict[Node, ox.NamedNode] = {}
+def _quads(graph: Graph, name: ox.NamedNode, labels: dict[str, str]) -> list[ox.Quad] | None:
+    """The case's triples as quads of the named graph; None when it holds a literal the store would
+    read back in another form (``kb.batch.literals``)."""
     blanks: dict[Node, ox.BlankNode] = {}
 
-    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
         if isinstance(t, URIRef):
-            node = iris.get(t)
-            if node is None:
-                node = iris[t] = ox.NamedNode(str(t))
-            return node
+            return ox_iri(t)
         if isinstance(t, BNode):
             blank = blanks.get(t)
             if blank is None:
@@ -327,15 +325,17 @@ def _quads(graph: Graph, name: ox.NamedNode, labels: dict[str, str]) -> Iterator
                 labels[blank.value] = str(t)
             return blank
         if isinstance(t, Literal):
-            if t.language:
-                return ox.Literal(str(t), language=t.language)
-            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD.string)))
+            return ox_literal(t)
         raise TypeError(f"unexpected term {t!r}")
 
+    quads: list[ox.Quad] = []
     for s, p, o in graph:
-        subject = term(s)
-        assert not isinstance(subject, ox.Literal)
-        yield ox.Quad(subject, term(p), term(o), name)  # type: ignore[arg-type]
+        subject, predicate, obj = term(s), term(p), term(o)
+        if obj is None:
+            return None
+        assert isinstance(subject, (ox.NamedNode, ox.BlankNode)) and isinstance(predicate, ox.NamedNode)
+        quads.append(ox.Quad(subject, predicate, obj, name))
+    return quads
 
 
 def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:
@@ -350,12 +350,13 @@ def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:
     quads: list[ox.Quad] = []
     flagged: set[int] = set()
     for index, graph in enumerate(graphs):
-        if not all(stable_in_oxigraph(o) for o in graph.objects()):
+        name = ox.NamedNode(f"{_CASE_GRAPH_PREFIX}{index}")
+        own = _quads(graph, name, labels)
+        if own is None:
             flagged.add(index)  # the store would read a literal back in another form (kb.batch.literals)
             continue
-        name = ox.NamedNode(f"{_CASE_GRAPH_PREFIX}{index}")
         names[name.value] = index
-        quads.extend(_quads(graph, name, labels))
+        quads.extend(own)
     store.extend(quads)
 
     def rdflib_str(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.Literal:

@@ -198,10 +198,8 @@ class JsonLinesSink:
         self.handle = handle
 
     def write(self, outcomes: list[CaseOutcome]) -> None:
-        import json
-
         for outcome in outcomes:
-            self.handle.write(json.dumps(outcome.as_json(), ensure_ascii=False) + "\n")
+            self.handle.write(outcome.json_text() + "\n")
         self.handle.flush()
 
     def close(self) -> None:

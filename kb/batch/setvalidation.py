@@ -44,7 +44,8 @@ from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
 from kb.batch.collection import collect_young_if_due
-from kb.batch.literals import stable_in_oxigraph
+from kb.batch.oxterms import ox_iri, ox_literal
+from kb.batch.parsing import rdflib_term
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
@@ -88,7 +89,7 @@ class _Case:
 # -- terms between rdflib and Oxigraph ---------------------------------------------------------
 
 
-def _to_ox_literal(term: Literal) -> ox.Literal:
+def _unshared_ox_literal(term: Literal) -> ox.Literal:
     if term.language:
         return ox.Literal(str(term), language=term.language)
     if term.datatype is not None:
@@ -97,15 +98,8 @@ def _to_ox_literal(term: Literal) -> ox.Literal:
 
 
 def _from_ox(term: object, case: _Case | None) -> Node:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        datatype = term.datatype.value
-        if datatype == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
+    if isinstance(term, (ox.NamedNode, ox.Literal)):
+        return rdflib_term(term, {})  # the process's shared rdflib term (kb.batch.parsing)
     if isinstance(term, ox.BlankNode):
         if case is not None and term.value in case.bnodes:
             return case.bnodes[term.value]
@@ -116,22 +110,16 @@ def _from_ox(term: object, case: _Case | None) -> Node:
 class _Loader:
     """Turns each case's triples into Oxigraph quads of the default graph, renaming blank nodes."""
 
-    def __init__(self) -> None:
-        self.iris: dict[URIRef, ox.NamedNode] = {}
-        self.literals: dict[Literal, ox.Literal] = {}  # a chunk's cases share most of their literals
-
-    def iri(self, term: URIRef) -> ox.NamedNode:
-        node = self.iris.get(term)
-        if node is None:
-            node = self.iris[term] = ox.NamedNode(str(term))
-        return node
+    @staticmethod
+    def iri(term: URIRef) -> ox.NamedNode:
+        return ox_iri(term)
 
     def quads(self, case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> Iterable[ox.Quad]:
         blank: dict[BNode, ox.BlankNode] = {}
 
         def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             if isinstance(t, URIRef):
-                return self.iri(t)
+                return ox_iri(t)
             if isinstance(t, BNode):
                 b = blank.get(t)
                 if b is None:
@@ -139,17 +127,16 @@ class _Loader:
                     case.bnodes[b.value] = t
                 return b
             if isinstance(t, Literal):
-                literal = self.literals.get(t)
-                if literal is None:
-                    literal = self.literals[t] = _to_ox_literal(t)
-                return literal
+                # A case holding a literal the store would not keep as written is validated by pySHACL
+                # (_owned_nodes); the ontology's axioms are loaded as they are.
+                return ox_literal(t) or _unshared_ox_literal(t)
             raise TypeError(f"unexpected term {t!r}")
 
         for s, p, o in case.graph:
             subject = term(s)
             obj = term(o)
             assert not isinstance(subject, ox.Literal) and isinstance(p, URIRef)
-            yield ox.Quad(subject, self.iri(p), obj, graph)
+            yield ox.Quad(subject, ox_iri(p), obj, graph)
 
 
 @lru_cache(maxsize=4)
@@ -188,7 +175,7 @@ def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node] | None:
     nodes: set[Node] = set()
     for s, _, o in graph:
         if isinstance(o, Literal):
-            if not stable_in_oxigraph(o):
+            if ox_literal(o) is None:
                 return None
         elif isinstance(o, URIRef) and o not in shared and not str(o).startswith(_SHARED_NAMESPACES):
             nodes.add(o)
