@@ -427,6 +427,21 @@ def test_dask_local_cluster_of_two_workers_gives_the_in_process_results() -> Non
     )
 
 
+def test_a_worker_of_our_cluster_loads_the_knowledge_and_freezes_it_before_its_first_chunk() -> None:
+    """prepare_worker (run on each worker of the LocalCluster run_batch starts) leaves the knowledge
+    loaded and out of later collections; in a process of its own, as a worker is."""
+    script = (
+        "import gc\n"
+        "from kb.batch.runner import KnowledgeVersion, knowledge_for, prepare_worker\n"
+        "before = gc.get_freeze_count()\n"
+        "prepare_worker(KnowledgeVersion())\n"
+        "print(before, gc.get_freeze_count(), knowledge_for.cache_info().currsize)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, check=True, capture_output=True, text=True)
+    before, frozen, loaded = map(int, done.stdout.split())
+    assert before == 0 and frozen > 100_000 and loaded == 1
+
+
 def test_ipkg_batch_writes_json_lines_and_nquads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = tmp_path / "cases"
     cases.mkdir()

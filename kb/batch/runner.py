@@ -26,6 +26,7 @@ from typing import IO, Any, Protocol
 
 from kb.batch.chunk import STAGES, CaseOutcome, ChunkResult, decide_chunk
 from kb.batch.parsing import CaseInput
+from kb.gc_settle import settle
 from kb.knowledge import Knowledge, load_knowledge, parse_files
 from kb.store.base import Triple
 
@@ -69,6 +70,14 @@ def chunk_task(
 ) -> ChunkResult:
     """One chunk, as a Dask task (a module-level function, so workers import it by name)."""
     return decide_chunk(inputs, knowledge_for(version), validator=validator, rdf=rdf, with_report=with_report, store=store)
+
+
+def prepare_worker(version: KnowledgeVersion) -> None:
+    """Load the knowledge on a worker of our own cluster before its first chunk, then freeze what it
+    keeps for its whole life (``kb.gc_settle``): the collections between a chunk's cases and at its
+    end then walk only what the chunk creates."""
+    knowledge_for(version)
+    settle()
 
 
 @dataclass
@@ -126,6 +135,7 @@ def _on_dask(
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
+        client.run(prepare_worker, args[0])
     else:
         client = Client(scheduler)
     try:
