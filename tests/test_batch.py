@@ -129,11 +129,11 @@ def test_parsed_cases_share_one_object_per_term_and_the_table_stays_bounded(
 
 
 def test_oxigraph_terms_are_made_once_per_rdflib_object_an_unkept_literal_is_refused_and_the_table_stays_bounded(
-    monkeypatch: pytest.MonkeyPatch,
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """kb.batch.oxterms converts each rdflib object once (a second lookup gives the same Oxigraph
-    object), tells a literal the store would read back in another form (None), never confuses two
-    equal-looking objects, and empties its table when full."""
+    object), tells a literal the store would read back in another form (None), empties its table
+    when full, and a chunk's terms go with the chunk."""
     from rdflib import XSD, Literal, URIRef
 
     from kb.batch import oxterms
@@ -155,6 +155,10 @@ def test_oxigraph_terms_are_made_once_per_rdflib_object_an_unkept_literal_is_ref
     made = [URIRef(f"urn:example:{i}") for i in range(35)]
     assert [oxterms.ox_iri(t).value for t in made] == [str(t) for t in made]
     assert 0 < oxterms.table_size() <= 10
+
+    monkeypatch.setattr(oxterms, "_LIMIT", 200_000)
+    [outcome] = decide_chunk(list(path_cases(sorted(EXAMPLES.glob("*.ttl"))[:1])), knowledge).outcomes
+    assert outcome.outcome is not None and oxterms.table_size() == 0
 
 
 def test_no_automatic_collection_runs_while_a_chunk_is_decided_and_chunks_do_not_overlap(

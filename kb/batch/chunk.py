@@ -17,6 +17,7 @@ from typing import Any
 from rdflib import Graph, URIRef
 
 import kb.guidelines  # noqa: F401  (registers every guideline's enrichment hooks)
+from kb.batch import oxterms
 from kb.batch.collection import chunk_collection, collect_young_if_due
 from kb.batch.formscreen import check_forms
 from kb.batch.parsing import CaseInput, parse_as_today, parse_input
@@ -149,7 +150,10 @@ def decide_chunk(
     end is not walked again and again, and one full collection ends the chunk.
     """
     with chunk_collection():
-        return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
+        try:
+            return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
+        finally:
+            oxterms.forget()  # the chunk's terms go with it (kb.batch.oxterms)
 
 
 def _validate_each(enriched: list[Enriched], knowledge: Knowledge) -> list[tuple[bool, Graph]]:

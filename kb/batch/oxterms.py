@@ -10,6 +10,10 @@ the other term tables do, so hostile input cannot grow it without bound.
 
 For a literal the entry also says whether an Oxigraph store keeps it as written
 (``kb.batch.literals``); ``None`` stands for "not kept": such a case is validated by pySHACL.
+
+``forget`` empties the table at the end of each chunk (``kb.batch.chunk``): the form screen and the
+validator of a chunk share its conversions, and the terms that only one chunk made (the dates and
+counts enrichment computes) do not outlive it. Chunks of a process run one at a time.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ def ox_literal(term: Literal) -> ox.Literal | None:
             converted = ox.Literal(str(term))
     _remember(term, converted)
     return converted
+
+
+def forget() -> None:
+    """Empty the table (at the end of a chunk)."""
+    _TABLE.clear()
 
 
 def table_size() -> int:
