@@ -74,12 +74,17 @@ _RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
 _SPECIAL = ("failure", "path", "value", "this")
 
 
+_OxTriple = tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]
+
+
 @dataclass
 class _Case:
     index: int
     graph: Graph
     request: URIRef
     bnodes: dict[str, BNode] = field(default_factory=dict)  # Oxigraph blank node id -> the case's blank node
+    # The case's triples as Oxigraph terms, its blank nodes renamed (_read_case).
+    triples: list[_OxTriple] = field(default_factory=list)
     nodes: set[Node] = field(default_factory=set)
     results: list[list[tuple[Node, Node, object]]] = field(default_factory=list)
     violation: bool = False
@@ -107,36 +112,51 @@ def _from_ox(term: object, case: _Case | None) -> Node:
     raise TypeError(f"unexpected term {term!r}")
 
 
-class _Loader:
-    """Turns each case's triples into Oxigraph quads of the default graph, renaming blank nodes."""
+_SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
 
-    @staticmethod
-    def iri(term: URIRef) -> ox.NamedNode:
-        return ox_iri(term)
 
-    def quads(self, case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> Iterable[ox.Quad]:
-        blank: dict[BNode, ox.BlankNode] = {}
+def _read_case(case: _Case, shared: frozenset[URIRef], *, as_written_only: bool = True) -> bool:
+    """One pass over the case's graph: its triples as Oxigraph terms (``_Case.triples``, blank nodes
+    renamed) and the nodes it owns (``_Case.nodes``: its IRIs outside the ontology and the W3C
+    vocabularies). False when the case holds a literal the store would read back in another form
+    (``kb.batch.literals``): such a case is validated by pySHACL. ``as_written_only=False`` loads
+    such literals as they are (the ontology's axioms)."""
+    blank: dict[BNode, ox.BlankNode] = {}
+    nodes: set[Node] = set()
+    triples = case.triples
 
-        def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-            if isinstance(t, URIRef):
-                return ox_iri(t)
-            if isinstance(t, BNode):
-                b = blank.get(t)
-                if b is None:
-                    b = blank[t] = ox.BlankNode()
-                    case.bnodes[b.value] = t
-                return b
-            if isinstance(t, Literal):
-                # A case holding a literal the store would not keep as written is validated by pySHACL
-                # (_owned_nodes); the ontology's axioms are loaded as they are.
-                return ox_literal(t) or _unshared_ox_literal(t)
-            raise TypeError(f"unexpected term {t!r}")
+    def node(t: Node) -> ox.NamedNode | ox.BlankNode:
+        if isinstance(t, URIRef):
+            if t not in shared and not str.startswith(t, _SHARED_NAMESPACES):
+                nodes.add(t)
+            return ox_iri(t)
+        if isinstance(t, BNode):
+            b = blank.get(t)
+            if b is None:
+                b = blank[t] = ox.BlankNode()
+                case.bnodes[b.value] = t
+            return b
+        raise TypeError(f"unexpected term {t!r}")
 
-        for s, p, o in case.graph:
-            subject = term(s)
-            obj = term(o)
-            assert not isinstance(subject, ox.Literal) and isinstance(p, URIRef)
-            yield ox.Quad(subject, ox_iri(p), obj, graph)
+    for s, p, o in case.graph:
+        obj: ox.NamedNode | ox.BlankNode | ox.Literal | None
+        if isinstance(o, Literal):
+            obj = ox_literal(o)
+            if obj is None:
+                if as_written_only:
+                    triples.clear()
+                    return False
+                obj = _unshared_ox_literal(o)
+        else:
+            obj = node(o)
+        assert isinstance(p, URIRef)
+        triples.append((node(s), ox_iri(p), obj))
+    case.nodes = nodes
+    return True
+
+
+def _quads(case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad]:
+    return [ox.Quad(s, p, o, graph) for s, p, o in case.triples]
 
 
 @lru_cache(maxsize=4)
@@ -157,31 +177,14 @@ def _mixed_axiom_triples(knowledge: Knowledge) -> frozenset[tuple[Node, Node, No
 def _mixed_axioms(knowledge: Knowledge) -> tuple[ox.Quad, ...]:
     """The mixed ontology triples as Oxigraph quads."""
     holder = _Case(index=-1, graph=_mixed_axioms_graph(knowledge), request=URIRef("urn:ipkg:batch:none"))
-    return tuple(_Loader().quads(holder, ox.DefaultGraph()))
-
-
-_SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
+    _read_case(holder, frozenset(), as_written_only=False)
+    return tuple(_quads(holder, ox.DefaultGraph()))
 
 
 @lru_cache(maxsize=4)
 def _knowledge_terms(knowledge: Knowledge) -> frozenset[URIRef]:
     """The IRIs the ontology and shapes name: shared by every case, never a case's own node."""
     return frozenset(t for g in (knowledge.ontology, knowledge.shapes) for triple in g for t in triple if isinstance(t, URIRef))
-
-
-def _owned_nodes(graph: Graph, shared: frozenset[URIRef]) -> set[Node] | None:
-    """The nodes a case owns: its IRIs outside the ontology and the W3C vocabularies; None when the
-    case holds a literal the store would read back in another form (``kb.batch.literals``)."""
-    nodes: set[Node] = set()
-    for s, _, o in graph:
-        if isinstance(o, Literal):
-            if ox_literal(o) is None:
-                return None
-        elif isinstance(o, URIRef) and o not in shared and not str(o).startswith(_SHARED_NAMESPACES):
-            nodes.add(o)
-        if isinstance(s, URIRef) and s not in shared and not str(s).startswith(_SHARED_NAMESPACES):
-            nodes.add(s)
-    return nodes
 
 
 def _partitions(cases: list[_Case]) -> list[list[_Case]]:
@@ -338,7 +341,6 @@ def _focus_nodes(
     owner: dict[Node, _Case],
     allowed: dict[int, set[URIRef]],
     plans: dict[URIRef, ShapePlan],
-    loader: _Loader,
 ) -> tuple[dict[URIRef, set[Node]], list[ox.Quad]]:
     """The focus nodes of each shape, and the quads that record them in each case's graph."""
     values = " ".join(f"<{t}>" for t in targets)
@@ -362,13 +364,12 @@ def _focus_nodes(
             if klass in plans[shape].targets and node not in focus[shape]:
                 focus[shape].add(node)
                 assert isinstance(this_term, (ox.NamedNode, ox.BlankNode))
-                markers.append(ox.Quad(this_term, _FOCUS_OF, loader.iri(shape), graph_term))
+                markers.append(ox.Quad(this_term, _FOCUS_OF, ox_iri(shape), graph_term))
     return focus, markers
 
 
 def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[URIRef, ShapePlan]) -> None:
     store = ox.Store()
-    loader = _Loader()
     # The axioms serve the focus node selection (rdfs:subClassOf*); the constraints read each case's
     # own graph (no constraint reads the ontology's axioms: ShapePlan.reads_ontology sends one that
     # does to rdflib, over the case and the axioms).
@@ -380,7 +381,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
         graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
         case.graph_name = graph_name
         case_graphs[graph_name.value] = case
-        store.extend(list(loader.quads(case, graph_name)))
+        store.extend(_quads(case, graph_name))
         for node in case.nodes:
             owner[node] = case
         applicable = applicable_shapes(case.graph, case.request, knowledge)
@@ -391,7 +392,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
     # In a function of its own: Oxigraph's query solutions may only be dropped on the thread that made
     # them, and rdflib's SPARQL evaluation below leaves reference cycles through this frame, which a
     # later collection may free on another thread.
-    focus, markers = _focus_nodes(store, targets, case_graphs, owner, allowed, plans, loader)
+    focus, markers = _focus_nodes(store, targets, case_graphs, owner, allowed, plans)
     store.extend(markers)
     labels = {oxid: bnode for case in cases for oxid, bnode in case.bnodes.items()}
 
@@ -425,7 +426,7 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
                 assert isinstance(node, URIRef) and case.graph_name is not None
                 bindings: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] = {_CASE_GRAPH: case.graph_name}
                 if constraint.reads_this:
-                    bindings[_THIS] = loader.iri(node)
+                    bindings[_THIS] = ox_iri(node)
                 rows = _ox_rows(store.query(constraint.ox_text, substitutions=bindings, custom_functions=functions), owner)
                 _collect(rows, plan, constraint, (case, node))
     # The constraints rdflib evaluates, case by case: each case joins the scratch graph once.
@@ -493,11 +494,8 @@ def validate_cases(items: Sequence[tuple[Graph, URIRef]], knowledge: Knowledge) 
     shared = _knowledge_terms(knowledge)
     by_pyshacl: set[int] = set()
     for case in cases:
-        nodes = _owned_nodes(case.graph, shared)
-        if nodes is None:
+        if not _read_case(case, shared):
             by_pyshacl.add(case.index)
-        else:
-            case.nodes = nodes
     try:
         for group in _partitions([c for c in cases if c.index not in by_pyshacl]):
             _validate_partition(group, knowledge, plans)
