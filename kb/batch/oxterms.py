@@ -1,4 +1,4 @@
-"""rdflib IRIs and literals as Oxigraph terms, each converted once per process.
+"""rdflib IRIs and literals as Oxigraph terms, each converted once per chunk.
 
 The batch path copies every case into Oxigraph stores twice (the form screen's, the validator's),
 and the cases of a process share most of their terms: the ontology's IRIs, codes, dates, flags.
@@ -52,16 +52,18 @@ def ox_literal(term: Literal) -> ox.Literal | None:
         literal = entry[1]
         assert literal is None or isinstance(literal, ox.Literal)
         return literal
-    converted: ox.Literal | None = None
-    if stable_in_oxigraph(term):
-        if term.language:
-            converted = ox.Literal(str(term), language=term.language)
-        elif term.datatype is not None:
-            converted = ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        else:
-            converted = ox.Literal(str(term))
+    converted = literal_as_written(term) if stable_in_oxigraph(term) else None
     _remember(term, converted)
     return converted
+
+
+def literal_as_written(term: Literal) -> ox.Literal:
+    """The Oxigraph literal of an rdflib literal, whether or not a store keeps it as written."""
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
 
 
 def forget() -> None:

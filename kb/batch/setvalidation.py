@@ -44,7 +44,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
 from kb.batch.collection import collect_young_if_due
-from kb.batch.oxterms import ox_iri, ox_literal
+from kb.batch.oxterms import literal_as_written, ox_iri, ox_literal
 from kb.batch.parsing import rdflib_term
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
@@ -94,14 +94,6 @@ class _Case:
 # -- terms between rdflib and Oxigraph ---------------------------------------------------------
 
 
-def _unshared_ox_literal(term: Literal) -> ox.Literal:
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    if term.datatype is not None:
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-    return ox.Literal(str(term))
-
-
 def _from_ox(term: object, case: _Case | None) -> Node:
     if isinstance(term, (ox.NamedNode, ox.Literal)):
         return rdflib_term(term, {})  # the process's shared rdflib term (kb.batch.parsing)
@@ -146,7 +138,7 @@ def _read_case(case: _Case, shared: frozenset[URIRef], *, as_written_only: bool 
                 if as_written_only:
                     triples.clear()
                     return False
-                obj = _unshared_ox_literal(o)
+                obj = literal_as_written(o)
         else:
             obj = node(o)
         assert isinstance(p, URIRef)
