@@ -65,10 +65,6 @@ def literal_date(value: object) -> dt.date | None:
     return None
 
 
-def integer_literal(value: int) -> Literal:
-    return Literal(value, datatype=XSD.integer)
-
-
 # ---------------------------------------------------------------- dates known to the day, month or year
 
 _YEAR_MONTH = re.compile(r"^(-?\d{4,})-(\d{2})(Z|[+-]\d{2}:\d{2})?$")
@@ -132,6 +128,3 @@ def latest_day(value: object) -> dt.date | None:
     interval = date_interval(value)
     return interval.latest if interval else None
 
-
-def date_literal(day: dt.date) -> Literal:
-    return Literal(day, datatype=XSD.date)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.query import ResultRow
 
 from kb import resources
-from kb.namespaces import IP, SH
+from kb.namespaces import IP, OWL, RDF, RDFS, SH
 
 
 @dataclass(frozen=True)

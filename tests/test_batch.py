@@ -105,8 +105,7 @@ def test_parsed_cases_share_one_object_per_term_and_the_table_stays_bounded(
 ) -> None:
     """The batch parse hands out one rdflib object per IRI (the namespaces' too) and per literal, so
     rdflib's indexes match terms by identity; the tables empty themselves when full."""
-    from kb import namespaces
-    from kb.batch import parsing
+    from kb import terms
     from kb.namespaces import IP
 
     stream = tmp_path / "cases.nq"
@@ -118,13 +117,13 @@ def test_parsed_cases_share_one_object_per_term_and_the_table_stays_bounded(
     predicates = {p for p in first.predicates() if p.startswith(str(IP))}
     assert predicates and all(getattr(IP, p[len(str(IP)) :]) is p for p in predicates)
 
-    monkeypatch.setattr(namespaces, "_IRIS", {})
-    monkeypatch.setattr(parsing, "_TERMS", {})
-    monkeypatch.setattr(namespaces, "_IRIS_LIMIT", 10)
-    monkeypatch.setattr(parsing, "_TERMS_LIMIT", 10)
+    monkeypatch.setattr(terms, "_IRIS", {})
+    monkeypatch.setattr(terms, "_LITERALS", {})
+    monkeypatch.setattr(terms, "_IRIS_LIMIT", 10)
+    monkeypatch.setattr(terms, "_LITERALS_LIMIT", 10)
     [item, _] = list(nquads_cases(stream))
     again = parse_input(item)
-    assert 0 < len(namespaces._IRIS) <= 10 and 0 < len(parsing._TERMS) <= 10
+    assert 0 < len(terms._IRIS) <= 10 and 0 < len(terms._LITERALS) <= 10
     assert isomorphic(_in_default_store(again), _in_default_store(first))
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
@@ -35,7 +35,7 @@ from kb.batch.collection import collect_young_if_due
 from kb.batch.oxterms import ox_iri, ox_literal
 from kb.batch.sparql_rewrite import RDFLIB_STR, with_rdflib_str
 from kb.knowledge import Knowledge
-from kb.namespaces import SH
+from kb.namespaces import RDF, RDFS, SH, XSD
 from kb.pipeline.caseform import check_case_form
 
 CASE_GRAPH = "ipkgCase"

@@ -3,7 +3,7 @@
 The batch path copies every case into Oxigraph stores twice (the form screen's, the validator's),
 and the cases of a process share most of their terms: the ontology's IRIs, codes, dates, flags.
 The table is keyed by the rdflib object itself (its identity): the batch path shares one object per
-term (``kb.batch.parsing``, ``kb.namespaces.shared_iri``), and an identity lookup is a dict probe
+term (``kb.batch.parsing``, ``kb.terms``), and an identity lookup is a dict probe
 where hashing an rdflib term runs Python code. Each entry keeps its rdflib object alive, so an
 identity is never reused while its entry is in the table. The table empties itself when full, as
 the other term tables do, so hostile input cannot grow it without bound.

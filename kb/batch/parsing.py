@@ -11,7 +11,7 @@ the store arrive as triples and pass the same triple, list and Unicode checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -19,11 +19,11 @@ from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.errors import CaseSyntaxError
-from kb.namespaces import shared_iri
 from kb.pipeline import caselimits
 from kb.pipeline.caseio import BASE_IRI, JSONLD, TURTLE, _check_unicode, parse_case
 from kb.pipeline.caselimits import DEFAULT_LIMITS, CaseLimits
 from kb.pipeline.validation import PreparedQueryGraph
+from kb.terms import shared_iri, shared_literal
 
 TRIPLES = "triples"
 NQUADS = "nquads"  # the statements of one case from an N-Quads stream (kb.batch.sources)
@@ -44,25 +44,8 @@ class CaseInput:
     line: int = 0  # where the case starts in its stream (N-Quads), for error messages
 
 
-# The rdflib literals made from Oxigraph literals, shared by the cases a process parses: one object
-# per distinct literal, so that rdflib's indexes find it by identity instead of comparing equal copies
-# and rdflib's costly Literal construction runs once per distinct value (IRIs: kb.namespaces.shared_iri).
-# Emptied when full.
-_TERMS: dict[object, Node] = {}
-_TERMS_LIMIT = 200_000
-
-
-def _shared(key: object, make: Callable[[], Node]) -> Node:
-    term = _TERMS.get(key)
-    if term is None:
-        if len(_TERMS) >= _TERMS_LIMIT:
-            _TERMS.clear()
-        term = _TERMS[key] = make()
-    return term
-
-
 def rdflib_term(term: object, bnodes: dict[str, BNode]) -> Node:
-    """An Oxigraph term as the rdflib term rdflib's own parser makes."""
+    """An Oxigraph term as the rdflib term rdflib's own parser makes (IRIs and literals shared: kb.terms)."""
     if isinstance(term, ox.NamedNode):
         return shared_iri(term.value)
     if isinstance(term, ox.BlankNode):
@@ -73,11 +56,11 @@ def rdflib_term(term: object, bnodes: dict[str, BNode]) -> Node:
     if isinstance(term, ox.Literal):
         lexical, language = term.value, term.language
         if language:
-            return _shared(("@", lexical, language), lambda: Literal(lexical, lang=language))
+            return shared_literal(("parsed", "@", lexical, language), lambda: Literal(lexical, lang=language))
         datatype = term.datatype.value
         if datatype == _XSD_STRING:
-            return _shared(("", lexical), lambda: Literal(lexical))
-        return _shared(("^", lexical, datatype), lambda: Literal(lexical, datatype=URIRef(datatype)))
+            return shared_literal(("parsed", "", lexical), lambda: Literal(lexical))
+        return shared_literal(("parsed", "^", lexical, datatype), lambda: Literal(lexical, datatype=URIRef(datatype)))
     raise TypeError(f"unexpected term {term!r}")
 
 

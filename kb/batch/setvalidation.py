@@ -39,7 +39,7 @@ from functools import lru_cache
 import pyoxigraph as ox
 from pyshacl.rdfutil.clone import clone_blank_node
 from pyshacl.rdfutil.inoculate import inoculate
-from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
@@ -49,7 +49,7 @@ from kb.batch.parsing import rdflib_term
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
-from kb.namespaces import IP, SH
+from kb.namespaces import IP, OWL, RDF, RDFS, SH, XSD
 from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl, validate_case
 
 # rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.

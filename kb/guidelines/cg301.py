@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import XSD, Literal, URIRef
+from rdflib import Literal, URIRef
 
 from kb.dates import add_months
 from kb.guidelines.facet import count_with_sides_merged, levels_of, node_date
 from kb.namespaces import IP
 from kb.pipeline.hooks import guideline_hook
+from kb.terms import FALSE, TRUE, date_literal, integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher, ProcedureFact
@@ -36,7 +37,7 @@ SUCCESSFUL_RF_RELIEF_PERCENT = 50
 
 @guideline_hook(IP.NIA_CG_301)
 def derive(e: Enricher) -> URIRef | None:
-    e.add(IP.refDate1MonthBefore, Literal(add_months(e.dos, -1), datatype=XSD.date))
+    e.add(IP.refDate1MonthBefore, date_literal(add_months(e.dos, -1)))
     count_with_sides_merged(e)
     _diagnostic_count(e)
     return None
@@ -48,13 +49,13 @@ def _successful(e: Enricher, rf: ProcedureFact) -> bool | None:
     facts show it, False when they rule it out, None otherwise: the relief is not recorded or recorded
     only as a range across 50% (ip:reliefPercentMin / ip:reliefPercentMax), or it is below 50% while
     functional improvement is not recorded (an unrecorded improvement is unknown, as everywhere)."""
-    if (rf.node, IP.functionalImprovementDocumented, Literal(True)) in e.g:
+    if (rf.node, IP.functionalImprovementDocumented, TRUE) in e.g:
         return True
     low = e.g.value(rf.node, IP.reliefPercentMin)
     high = e.g.value(rf.node, IP.reliefPercentMax)
     if isinstance(low, Literal) and float(low.toPython()) >= SUCCESSFUL_RF_RELIEF_PERCENT:
         return True
-    no_improvement = (rf.node, IP.functionalImprovementDocumented, Literal(False)) in e.g
+    no_improvement = (rf.node, IP.functionalImprovementDocumented, FALSE) in e.g
     if no_improvement and isinstance(high, Literal) and float(high.toPython()) < SUCCESSFUL_RF_RELIEF_PERCENT:
         return False
     return None
@@ -113,11 +114,11 @@ def _diagnostic_count(e: Enricher) -> None:
             else:
                 e.add(IP.repeatDiagnosticsPossibleAfter, last.node)
                 if condition is None:
-                    e.add(IP.painGeneratorQuestionUnknown, Literal(True))
+                    e.add(IP.painGeneratorQuestionUnknown, TRUE)
     if restart is not None:
         counted = [p for p in episode if p.date > restart.date and p.purpose == IP.DiagnosticBlock]
     else:
         counted = episode[:diagnostic_phase] + [p for p in episode[diagnostic_phase:] if p.purpose == IP.DiagnosticBlock]
-    e.add(IP.diagnosticCountWithRequest, Literal(len(counted) + 1, datatype=XSD.integer))
+    e.add(IP.diagnosticCountWithRequest, integer_literal(len(counted) + 1))
     for p in counted:
         e.add(IP.countedDiagnosticProcedure, p.node)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdflib import XSD, Literal, URIRef
+from rdflib import URIRef
 
 from kb.guidelines.facet import count_with_sides_merged, levels_of, merge_opposite_sides, sided
 from kb.namespaces import IP
 from kb.pipeline.hooks import guideline_hook
+from kb.terms import integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher
@@ -35,7 +36,7 @@ def derive(e: Enricher) -> URIRef | None:
     levels = levels_of(e.g, e.request)
     if levels:
         joints = len(levels) * (2 if e.g.value(e.request, IP.side) == IP.Bilateral else 1)
-        e.add(IP.requestedJointCount, Literal(joints, datatype=XSD.integer))
+        e.add(IP.requestedJointCount, integer_literal(joints))
     return _opposite_side(e)
 
 

@@ -33,12 +33,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from rdflib import XSD, Literal, URIRef
+from rdflib import URIRef
 from rdflib.term import Node
 
 from kb.dates import date_interval, literal_date, whole_years
 from kb.namespaces import IP
 from kb.pipeline.hooks import guideline_hook
+from kb.terms import integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher
@@ -91,11 +92,11 @@ def derive(enricher: Enricher) -> URIRef | None:
     """Add the NIA_CG_305 facts; the generic phase stands (returns None)."""
     least, greatest = onset_age_range(enricher)
     if least is not None:
-        enricher.add(IP.painOnsetAgeYearsMin, Literal(least, datatype=XSD.integer))
+        enricher.add(IP.painOnsetAgeYearsMin, integer_literal(least))
     if greatest is not None:
-        enricher.add(IP.painOnsetAgeYearsMax, Literal(greatest, datatype=XSD.integer))
+        enricher.add(IP.painOnsetAgeYearsMax, integer_literal(greatest))
     if least is not None and least == greatest:
-        enricher.add(IP.painOnsetAgeYears, Literal(least, datatype=XSD.integer))
+        enricher.add(IP.painOnsetAgeYears, integer_literal(least))
 
     present, denied = _findings_by_kind(enricher)
     sign_kinds = _kinds_of(enricher, IP.InflammatoryBackPainSign) - {IP.AgeAtOnsetUnder45}
@@ -105,13 +106,13 @@ def derive(enricher: Enricher) -> URIRef | None:
         signs.add(IP.AgeAtOnsetUnder45)
     for sign in sorted(signs):
         enricher.add(IP.inflammatoryBackPainSign, sign)
-    enricher.add(IP.inflammatoryBackPainSignCount, Literal(len(signs), datatype=XSD.integer))
+    enricher.add(IP.inflammatoryBackPainSignCount, integer_literal(len(signs)))
     undetermined = {k for k in sign_kinds if k not in present and k not in denied}
     if IP.AgeAtOnsetUnder45 not in signs and age_sign_possible:
         undetermined.add(IP.AgeAtOnsetUnder45)
     for sign in sorted(undetermined):
         enricher.add(IP.undocumentedInflammatoryBackPainSign, sign)
-    enricher.add(IP.possibleInflammatoryBackPainSignCount, Literal(len(signs) + len(undetermined), datatype=XSD.integer))
+    enricher.add(IP.possibleInflammatoryBackPainSignCount, integer_literal(len(signs) + len(undetermined)))
     for feature in sorted(_kinds_of(enricher, IP.SpondyloarthropathyFeature) - present - denied):
         enricher.add(IP.undocumentedSpondyloarthropathyFeature, feature)
 
@@ -121,5 +122,5 @@ def derive(enricher: Enricher) -> URIRef | None:
         for p in enricher.procedures()
         if guideline in p.cpt.guidelines and not p.cpt.add_on and enricher.ref12 < p.date < enricher.dos
     ]
-    enricher.add(IP.countAllRegionsInLast12MonthsWithRequest, Literal(len(counted) + 1, datatype=XSD.integer))
+    enricher.add(IP.countAllRegionsInLast12MonthsWithRequest, integer_literal(len(counted) + 1))
     return None

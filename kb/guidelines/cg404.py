@@ -44,13 +44,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from rdflib import RDF, Literal, URIRef
+from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, integer_literal, literal_date
+from kb.dates import add_months, literal_date
 from kb.guidelines import devices
-from kb.namespaces import IP
+from kb.namespaces import IP, RDF
 from kb.pipeline.hooks import guideline_hook
+from kb.terms import integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher

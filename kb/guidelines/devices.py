@@ -39,11 +39,12 @@ from typing import TYPE_CHECKING
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import covered_days, integer_literal, literal_date
+from kb.dates import covered_days, literal_date
 from kb.errors import CaseFormError
 from kb.namespaces import IP
 from kb.pipeline import therapy
 from kb.pipeline.caseform import short
+from kb.terms import integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher

@@ -21,11 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from kb.dates import add_months, literal_date
 from kb.namespaces import IP
+from kb.terms import integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher
@@ -88,7 +89,7 @@ def count_with_sides_merged(e: Enricher) -> None:
             items.append(sided(e.g, node, date))
     items.append(sided(e.g, e.request, e.dos))
     pairs = merge_opposite_sides(items)
-    e.add(IP.sidesMergedCountInLast12MonthsWithRequest, Literal(len(items) - len(pairs), datatype=XSD.integer))
+    e.add(IP.sidesMergedCountInLast12MonthsWithRequest, integer_literal(len(items) - len(pairs)))
     for pair in pairs:
         for member in pair:
             if member.node != e.request:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
 
-from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.dates import EARLIEST_YEAR, LATEST_YEAR, date_interval
 from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
-from kb.namespaces import DET, IP, SH
+from kb.namespaces import DET, IP, OWL, RDF, RDFS, SH, XSD
 from kb.pipeline.validation import run_shacl
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rdflib import RDF, Graph
+from rdflib import Graph
 from rdflib.term import Node
 
 from kb.errors import CaseSyntaxError
+from kb.namespaces import RDF
 
 
 @dataclass(frozen=True)

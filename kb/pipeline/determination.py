@@ -25,15 +25,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb import __version__
-from kb.dates import integer_literal
 from kb.knowledge import CriterionInfo, Knowledge, PathwayInfo
-from kb.namespaces import DET, IP, SH
+from kb.namespaces import DET, IP, RDF, SH, XSD
 from kb.pipeline.caseform import short
 from kb.pipeline.enrichment import Enriched
+from kb.terms import integer_literal
 
 MET = "met"
 NOT_MET = "not met"

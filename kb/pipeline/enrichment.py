@@ -27,17 +27,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, date_interval, date_literal, integer_literal, latest_day, literal_date, whole_years
+from kb.dates import add_months, date_interval, latest_day, literal_date, whole_years
 from kb.errors import CaseFormError, UnsupportedRequestError
 from kb.knowledge import CptInfo, GuidelineInfo, Knowledge
-from kb.namespaces import IP
+from kb.namespaces import IP, RDF
 from kb.pipeline import relief, therapy
 from kb.pipeline.caseform import short
 from kb.pipeline.hooks import GUIDELINE_HOOKS, STATE_POLICY_HOOKS
 from kb.pipeline.servicelines import LineSelection, ServiceLine, code_name, select_lines
+from kb.terms import FALSE, TRUE, boolean_literal, date_literal, integer_literal
 
 SHARED_CODE_PURPOSE_GUIDELINE = {IP.IntrathecalPumpTrial: IP.NIA_CG_408}
 SHARED_CODE_DEFAULT_GUIDELINE = IP.NIA_CG_300
@@ -239,7 +240,7 @@ class Enricher:
 
     def absent(self, node: Node) -> bool:
         """Whether the fact is a documented negative (ip:present false; a finding with ip:testPositive false)."""
-        return (node, IP.present, Literal(False)) in self.g or (node, IP.testPositive, Literal(False)) in self.g
+        return (node, IP.present, FALSE) in self.g or (node, IP.testPositive, FALSE) in self.g
 
     def procedures(self) -> list[ProcedureFact]:
         """The patient's prior procedure records with a code, or with a kind (ip:procedureKind) when the
@@ -275,7 +276,7 @@ class Enricher:
             if (
                 date is not None
                 and not self.absent(condition)
-                and (condition, IP.newPathology, Literal(True)) in self.g
+                and (condition, IP.newPathology, TRUE) in self.g
                 and (condition, IP.spinalRegion, self.region) in self.g
             ):
                 events.append((date, condition))
@@ -305,9 +306,9 @@ class Enricher:
 
     def _documented_negatives(self) -> None:
         """Mark every fact recorded as examined and absent (docs/case-format.md, "Documented negatives")."""
-        negated = set(self.g.subjects(IP.present, Literal(False))) | set(self.g.subjects(IP.testPositive, Literal(False)))
+        negated = set(self.g.subjects(IP.present, FALSE)) | set(self.g.subjects(IP.testPositive, FALSE))
         for node in sorted(negated, key=str):
-            self.g.add((node, IP.documentedAbsent, Literal(True)))
+            self.g.add((node, IP.documentedAbsent, TRUE))
 
     def _pain(self) -> None:
         assessments = []
@@ -332,9 +333,9 @@ class Enricher:
                 self.add(IP.currentPainOnset, date_literal(latest))
                 self.add(IP.painDurationDays, _lit_int((self.dos - latest).days))
             break
-        self.add(IP.refDate3MonthsBefore, Literal(self.ref3, datatype=XSD.date))
-        self.add(IP.refDate6MonthsBefore, Literal(self.ref6, datatype=XSD.date))
-        self.add(IP.refDate12MonthsBefore, Literal(self.ref12, datatype=XSD.date))
+        self.add(IP.refDate3MonthsBefore, date_literal(self.ref3))
+        self.add(IP.refDate6MonthsBefore, date_literal(self.ref6))
+        self.add(IP.refDate12MonthsBefore, date_literal(self.ref12))
         birth = date_interval(self.g.value(self.patient, IP.birthDate))
         if birth is not None:
             self.add(IP.patientAgeYears, _lit_int(whole_years(birth.latest, self.dos)))
@@ -354,7 +355,7 @@ class Enricher:
         months = self.g.value(assessment, IP.painDurationAtLeastMonths)
         if isinstance(months, Literal) and isinstance(months.toPython(), int):
             bounds.append(add_months(assessed, -int(months.toPython())))
-        if (assessment, IP.chronicPain, Literal(True)) in self.g:
+        if (assessment, IP.chronicPain, TRUE) in self.g:
             bounds.append(assessed - dt.timedelta(days=CHRONIC_PAIN_DAYS))
         if not bounds:
             return None
@@ -402,10 +403,10 @@ class Enricher:
             self.add(IP.lastEpisodeProcedure, last.node)
             self.add(IP.daysSinceLastEpisodeProcedure, _lit_int((self.dos - last.date).days))
         start = episode[0].date if episode else self.dos
-        self.add(IP.episodeStartDate, Literal(start, datatype=XSD.date))
-        self.add(IP.inFirstTreatmentYear, Literal(self.dos < add_months(start, 12)))
+        self.add(IP.episodeStartDate, date_literal(start))
+        self.add(IP.inFirstTreatmentYear, boolean_literal(self.dos < add_months(start, 12)))
         if same_region:
-            self.add(IP.lastRegionProcedureDate, Literal(same_region[-1].date, datatype=XSD.date))
+            self.add(IP.lastRegionProcedureDate, date_literal(same_region[-1].date))
 
         in_12 = [p for p in same_region if p.date > self.ref12]
         for proc in in_12:
@@ -413,7 +414,7 @@ class Enricher:
         self.add(IP.countInLast12MonthsWithRequest, _lit_int(len(in_12) + 1))
         in_6_any_region = [p for p in same_kind if p.date > self.ref6]
         self.add(IP.countInLast6MonthsWithRequest, _lit_int(len(in_6_any_region) + 1))
-        self.add(IP.hasPriorRegionProcedure, Literal(any(p.region == self.region for p in prior)))
+        self.add(IP.hasPriorRegionProcedure, boolean_literal(any(p.region == self.region for p in prior)))
 
         others = [p for p in all_procs if p.region is not None and p.region != self.region]
         if others:

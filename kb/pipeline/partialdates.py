@@ -22,11 +22,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kb.dates import DateInterval, date_interval, literal_date
-from kb.namespaces import IP, SH
+from kb.namespaces import IP, RDF, SH, XSD
 
 CONSTRAINT = URIRef("https://w3id.org/ipkg/shapes#partial-procedure-date")
 """The ``sh:sourceConstraint`` of the results this module adds (shapes/partial-dates.ttl): not documented."""

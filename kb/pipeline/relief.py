@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rdflib import XSD, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, date_interval, integer_literal
+from kb.dates import add_months, date_interval
 from kb.namespaces import IP
+from kb.terms import decimal_literal, integer_literal
 
 
 def _number(graph: Graph, node: Node, prop: URIRef) -> Decimal | None:
@@ -37,7 +38,7 @@ def _number(graph: Graph, node: Node, prop: URIRef) -> Decimal | None:
 
 
 def _decimal(value: Decimal) -> Literal:
-    return Literal(value, datatype=XSD.decimal)
+    return decimal_literal(value)
 
 
 def percent_range(graph: Graph, record: Node) -> tuple[Decimal | None, Decimal | None]:

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kb.dates import add_months, covered_days, date_interval, date_literal, integer_literal
+from kb.dates import add_months, covered_days, date_interval
 from kb.namespaces import IP
+from kb.terms import FALSE, TRUE, boolean_literal, date_literal, integer_literal
 
 if TYPE_CHECKING:
     from kb.pipeline.enrichment import Enricher
@@ -194,13 +195,13 @@ def hep_counts(enricher: Enricher, episode: TherapyEpisode, *, documented: bool)
         return True
     g, node = enricher.g, episode.node
     prescription = g.value(node, IP.hepPrescriptionDocumented)
-    completed = (node, IP.hepCompletionDocumented, Literal(True)) in g
+    completed = (node, IP.hepCompletionDocumented, TRUE) in g
     reason = g.value(node, IP.hepNonCompletionReason)
     medical = isinstance(reason, URIRef) and IP.MedicalHEPNonCompletionReason in enricher.kb.individual_types.get(reason, ())
     if documented:
-        return prescription == Literal(True) and (completed or medical)
+        return prescription == TRUE and (completed or medical)
     nonmedical = isinstance(reason, URIRef) and not medical
-    return prescription != Literal(False) and not (nonmedical and not completed)
+    return prescription != FALSE and not (nonmedical and not completed)
 
 
 def active_component(enricher: Enricher, *, region: Node | None, window_start: dt.date | None, documented: bool) -> bool:
@@ -249,19 +250,19 @@ def derive_generic(enricher: Enricher) -> None:
     for episode in unknown_episodes(enricher, region=region, window_start=ref6):
         enricher.add(IP.unknownTherapyEpisodeLast6Months, episode.node)
     if any(not e.absent and e.targets(region) is not False for e in episodes(enricher)):
-        enricher.add(IP.regionTherapyRecorded, Literal(True))
+        enricher.add(IP.regionTherapyRecorded, TRUE)
     enricher.add(
         IP.documentedActiveFailedTherapy,
-        Literal(active_component(enricher, region=region, window_start=ref6, documented=True)),
+        boolean_literal(active_component(enricher, region=region, window_start=ref6, documented=True)),
     )
     enricher.add(
         IP.possibleActiveFailedTherapy,
-        Literal(active_component(enricher, region=region, window_start=ref6, documented=False)),
+        boolean_literal(active_component(enricher, region=region, window_start=ref6, documented=False)),
     )
     for prop, documented in ((IP.documentedActiveFailedTherapyAnyTime, True), (IP.possibleActiveFailedTherapyAnyTime, False)):
-        enricher.add(prop, Literal(active_component(enricher, region=region, window_start=None, documented=documented)))
-    enricher.add(IP.ongoingTherapyDocumented, Literal(ongoing_at_service(enricher, documented=True)))
-    enricher.add(IP.possibleOngoingTherapy, Literal(ongoing_at_service(enricher, documented=False)))
+        enricher.add(prop, boolean_literal(active_component(enricher, region=region, window_start=None, documented=documented)))
+    enricher.add(IP.ongoingTherapyDocumented, boolean_literal(ongoing_at_service(enricher, documented=True)))
+    enricher.add(IP.possibleOngoingTherapy, boolean_literal(ongoing_at_service(enricher, documented=False)))
 
 
 def derive_standard_therapy(enricher: Enricher) -> None:
