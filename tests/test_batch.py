@@ -253,6 +253,41 @@ def test_every_collection_during_a_chunk_runs_on_the_chunks_thread_and_young_one
     assert gc.isenabled()
 
 
+def test_a_set_based_chunk_runs_no_young_collection_and_one_full_collection_ends_it(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set-based validation leaves little cyclic garbage: its chunk asks for no young collection
+    between cases however much it allocates; the full collection at its end frees its cycles."""
+    from kb.batch import chunk, collection
+
+    monkeypatch.setattr(collection, "YOUNG_ALLOCATIONS", 2_000)
+    generations: list[int] = []
+    inside = threading.Event()
+    decide_inside = chunk._decide_chunk
+
+    def flagged(*args: object) -> object:
+        inside.set()
+        try:
+            return decide_inside(*args)  # type: ignore[arg-type]
+        finally:
+            inside.clear()
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and (inside.is_set() or not gc.isenabled()):
+            generations.append(info["generation"])
+
+    monkeypatch.setattr(chunk, "_decide_chunk", flagged)
+    inputs = list(path_cases(sorted(EXAMPLES.glob("*.ttl"))[:4]))
+    gc.callbacks.append(record)
+    try:
+        result = decide_chunk(inputs, knowledge)
+    finally:
+        gc.callbacks.remove(record)
+    assert generations == [2]
+    assert all(o.outcome is not None for o in result.outcomes) and gc.isenabled()
+    assert collection._young, "the next chunk collects its young generations unless it asks otherwise"
+
+
 def test_a_seed_number_generates_the_same_cases_in_every_process() -> None:
     """Two processes with different string hashing generate the same cases for the same seed number
     (benchmark runs are comparable only so): the seeds' blank nodes are labelled canonically."""

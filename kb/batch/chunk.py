@@ -147,9 +147,10 @@ def decide_chunk(
     the chunk's reference cycles may hold Oxigraph objects, which must not be freed on another
     thread. Young generations are collected between cases, as often as the automatic collector
     would (so the per-case path's pySHACL garbage goes as it is made); what lives until the chunk's
-    end is not walked again and again, and one full collection ends the chunk.
+    end is not walked again and again, and one full collection ends the chunk. A chunk validated
+    set-based makes little cyclic garbage and collects only at its end (``kb.batch.collection``).
     """
-    with chunk_collection():
+    with chunk_collection(young=validator != "set"):
         try:
             return _decide_chunk(inputs, knowledge, validator, rdf, with_report, store)
         finally:
