@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
+from kb.batch.casegraph import oxigraph_triples
 from kb.batch.collection import collect_young_if_due
-from kb.batch.oxterms import ox_iri, ox_literal
 from kb.batch.sparql_rewrite import RDFLIB_STR, with_rdflib_str
 from kb.knowledge import Knowledge
 from kb.namespaces import RDF, RDFS, SH, XSD
@@ -311,31 +311,14 @@ def form_screen(knowledge: Knowledge) -> FormScreen:
 
 
 def _quads(graph: Graph, name: ox.NamedNode, labels: dict[str, str]) -> list[ox.Quad] | None:
-    """The case's triples as quads of the named graph; None when it holds a literal the store would
-    read back in another form (``kb.batch.literals``)."""
-    blanks: dict[Node, ox.BlankNode] = {}
-
-    def term(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
-        if isinstance(t, URIRef):
-            return ox_iri(t)
-        if isinstance(t, BNode):
-            blank = blanks.get(t)
-            if blank is None:
-                blank = blanks[t] = ox.BlankNode()
-                labels[blank.value] = str(t)
-            return blank
-        if isinstance(t, Literal):
-            return ox_literal(t)
-        raise TypeError(f"unexpected term {t!r}")
-
-    quads: list[ox.Quad] = []
-    for s, p, o in graph:
-        subject, predicate, obj = term(s), term(p), term(o)
-        if obj is None:
-            return None
-        assert isinstance(subject, (ox.NamedNode, ox.BlankNode)) and isinstance(predicate, ox.NamedNode)
-        quads.append(ox.Quad(subject, predicate, obj, name))
-    return quads
+    """The case's triples as quads of the named graph (``kb.batch.casegraph``); None when it holds a
+    literal the store would read back in another form (``kb.batch.literals``)."""
+    view = oxigraph_triples(graph)
+    if view is None:
+        return None
+    for blank, node in view.blanks.items():
+        labels[blank] = str(node)
+    return [ox.Quad(s, p, o, name) for s, p, o in view.triples]
 
 
 def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:

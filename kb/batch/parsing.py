@@ -18,11 +18,11 @@ import pyoxigraph as ox
 from rdflib import XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.batch.casegraph import CaseGraph
 from kb.errors import CaseSyntaxError
 from kb.pipeline import caselimits
 from kb.pipeline.caseio import BASE_IRI, JSONLD, TURTLE, _check_unicode, parse_case
 from kb.pipeline.caselimits import DEFAULT_LIMITS, CaseLimits
-from kb.pipeline.validation import PreparedQueryGraph
 from kb.terms import shared_iri, shared_literal
 
 TRIPLES = "triples"
@@ -68,7 +68,7 @@ def graph_of(triples: Sequence[OxTriple], source: str, limits: CaseLimits = DEFA
     """A case graph from Oxigraph triples, with the limits the parsers apply."""
     if len(triples) > limits.max_triples:
         raise caselimits.too_many_triples(limits, source)
-    graph = PreparedQueryGraph(store="SimpleMemory")
+    graph = CaseGraph()
     bnodes: dict[str, BNode] = {}
     for s, p, o in triples:
         graph.add((rdflib_term(s, bnodes), rdflib_term(p, bnodes), rdflib_term(o, bnodes)))
@@ -100,9 +100,9 @@ def _turtle(data: bytes | str, source: str, limits: CaseLimits) -> Graph:
 
 
 def _prepared(graph: Graph) -> Graph:
-    if isinstance(graph, PreparedQueryGraph):
+    if isinstance(graph, CaseGraph):
         return graph
-    prepared = PreparedQueryGraph(store="SimpleMemory")
+    prepared = CaseGraph()
     for prefix, namespace in graph.namespaces():
         prepared.bind(prefix, namespace, override=True, replace=True)
     for triple in graph:
@@ -111,8 +111,9 @@ def _prepared(graph: Graph) -> Graph:
 
 
 def parse_input(item: CaseInput, limits: CaseLimits = DEFAULT_LIMITS) -> Graph:
-    """The case graph, as a ``PreparedQueryGraph``: the form checks' SPARQL constraints (pySHACL) are
-    then parsed once per process instead of once per case, as the criterion validation already does."""
+    """The case graph, as a ``CaseGraph``: a ``PreparedQueryGraph`` (the form checks' SPARQL
+    constraints, run by pySHACL, are parsed once per process instead of once per case, as the
+    criterion validation already does) that converts its triples to Oxigraph once (``kb.batch.casegraph``)."""
     return _prepared(_parse(item, limits))
 
 

@@ -43,13 +43,14 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
+from kb.batch.casegraph import OxigraphTriples, OxTriple, oxigraph_triples
 from kb.batch.collection import collect_young_if_due
-from kb.batch.oxterms import literal_as_written, ox_iri, ox_literal
+from kb.batch.oxterms import ox_iri
 from kb.batch.parsing import rdflib_term
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
-from kb.namespaces import IP, OWL, RDF, RDFS, SH, XSD
+from kb.namespaces import RDF
 from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl, validate_case
 
 # rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.
@@ -74,9 +75,6 @@ _RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
 _SPECIAL = ("failure", "path", "value", "this")
 
 
-_OxTriple = tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]
-
-
 @dataclass
 class _Case:
     index: int
@@ -84,7 +82,7 @@ class _Case:
     request: URIRef
     bnodes: dict[str, BNode] = field(default_factory=dict)  # Oxigraph blank node id -> the case's blank node
     # The case's triples as Oxigraph terms, its blank nodes renamed (_read_case).
-    triples: list[_OxTriple] = field(default_factory=list)
+    triples: list[OxTriple] = field(default_factory=list)
     nodes: set[Node] = field(default_factory=set)
     results: list[list[tuple[Node, Node, object]]] = field(default_factory=list)
     violation: bool = False
@@ -104,46 +102,18 @@ def _from_ox(term: object, case: _Case | None) -> Node:
     raise TypeError(f"unexpected term {term!r}")
 
 
-_SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
-
-
-def _read_case(case: _Case, shared: frozenset[URIRef], *, as_written_only: bool = True) -> bool:
-    """One pass over the case's graph: its triples as Oxigraph terms (``_Case.triples``, blank nodes
-    renamed) and the nodes it owns (``_Case.nodes``: its IRIs outside the ontology and the W3C
-    vocabularies). False when the case holds a literal the store would read back in another form
-    (``kb.batch.literals``): such a case is validated by pySHACL. ``as_written_only=False`` loads
-    such literals as they are (the ontology's axioms)."""
-    blank: dict[BNode, ox.BlankNode] = {}
-    nodes: set[Node] = set()
-    triples = case.triples
-
-    def node(t: Node) -> ox.NamedNode | ox.BlankNode:
-        if isinstance(t, URIRef):
-            if t not in shared and not str.startswith(t, _SHARED_NAMESPACES):
-                nodes.add(t)
-            return ox_iri(t)
-        if isinstance(t, BNode):
-            b = blank.get(t)
-            if b is None:
-                b = blank[t] = ox.BlankNode()
-                case.bnodes[b.value] = t
-            return b
-        raise TypeError(f"unexpected term {t!r}")
-
-    for s, p, o in case.graph:
-        obj: ox.NamedNode | ox.BlankNode | ox.Literal | None
-        if isinstance(o, Literal):
-            obj = ox_literal(o)
-            if obj is None:
-                if as_written_only:
-                    triples.clear()
-                    return False
-                obj = literal_as_written(o)
-        else:
-            obj = node(o)
-        assert isinstance(p, URIRef)
-        triples.append((node(s), ox_iri(p), obj))
-    case.nodes = nodes
+def _read_case(case: _Case, shared: frozenset[URIRef]) -> bool:
+    """The case's triples as Oxigraph terms (``_Case.triples``, from ``kb.batch.casegraph``, which
+    converts a parsed case's triples once for the form screen and this store) and the nodes it owns
+    (``_Case.nodes``: its IRIs outside the ontology and the W3C vocabularies). False when the case
+    holds a literal the store would read back in another form (``kb.batch.literals``): such a case is
+    validated by pySHACL."""
+    view = oxigraph_triples(case.graph)
+    if view is None:
+        return False
+    case.triples = view.triples
+    case.bnodes = view.blanks
+    case.nodes = {iri for iri in view.iris if iri not in shared}
     return True
 
 
@@ -168,9 +138,9 @@ def _mixed_axiom_triples(knowledge: Knowledge) -> frozenset[tuple[Node, Node, No
 @lru_cache(maxsize=4)
 def _mixed_axioms(knowledge: Knowledge) -> tuple[ox.Quad, ...]:
     """The mixed ontology triples as Oxigraph quads."""
-    holder = _Case(index=-1, graph=_mixed_axioms_graph(knowledge), request=URIRef("urn:ipkg:batch:none"))
-    _read_case(holder, frozenset(), as_written_only=False)
-    return tuple(_quads(holder, ox.DefaultGraph()))
+    axioms = OxigraphTriples()
+    axioms.extend(_mixed_axioms_graph(knowledge), as_written_only=False)
+    return tuple(ox.Quad(s, p, o, ox.DefaultGraph()) for s, p, o in axioms.triples)
 
 
 @lru_cache(maxsize=4)
