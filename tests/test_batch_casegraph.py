@@ -24,7 +24,7 @@ def _as_set(view: OxigraphTriples) -> set[tuple[str, str, str]]:
             return "_:" + str(view.blanks[term.value])
         return str(term)
 
-    return {(text(s), text(p), text(o)) for s, p, o in view.triples}
+    return {(text(q.subject), text(q.predicate), text(q.object)) for q in view.quads}
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_parsed_case_is_converted_once_and_later_additions_alone_after(
     assert second is first and converted == [len(parsed) - 2, 2]
     fresh = OxigraphTriples()
     extend(fresh, parsed)
-    assert _as_set(second) == _as_set(fresh) and len(second.triples) == len(parsed)
+    assert _as_set(second) == _as_set(fresh) and len(second.quads) == len(parsed)
     assert oxigraph_triples(parsed) is second and converted == [len(parsed) - 2, 2]  # nothing new: nothing converted
 
 
@@ -69,7 +69,7 @@ def test_a_removal_ends_the_record_and_the_case_is_converted_as_it_stands(parsed
     parsed.remove(removed)
     after = oxigraph_triples(parsed)
     assert after is not None and after is not before
-    assert len(after.triples) == len(parsed) == len(before.triples) - 1
+    assert len(after.quads) == len(parsed) == len(before.quads) - 1
     assert _as_set(after) < _as_set(before) and len(_as_set(before) - _as_set(after)) == 1
 
 

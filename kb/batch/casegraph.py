@@ -7,15 +7,16 @@ triples and the second converts only what enrichment added since (enrichment onl
 ends the record; the case is then converted as it stands, as any other graph is (a pinned copy of a
 case with partial dates, say).
 
-``oxigraph_triples`` gives the triples (blank nodes as Oxigraph blank nodes of the case's own, the
-same in both stores), the blank nodes' rdflib labels, and the IRIs the case names as subject or
-object outside the W3C vocabularies and the ontology's namespace (the candidates for the nodes a
-case owns). None when the case holds a literal an Oxigraph store would read back in another form
-(``kb.batch.literals``): such a case goes to pySHACL.
+``oxigraph_triples`` gives the triples as quads of a graph named for the case (its blank nodes as
+Oxigraph blank nodes of its own: the same quads serve both stores), the blank nodes' rdflib labels,
+and the IRIs the case names as subject or object outside the W3C vocabularies and the ontology's
+namespace (the candidates for the nodes a case owns). None when the case holds a literal an Oxigraph
+store would read back in another form (``kb.batch.literals``): such a case goes to pySHACL.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,18 +30,24 @@ from kb.namespaces import IP, OWL, RDF, RDFS, SH, XSD
 from kb.pipeline.validation import PreparedQueryGraph
 
 OxSubject = ox.NamedNode | ox.BlankNode
-OxTriple = tuple[OxSubject, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]
 RdfTriple = tuple[Node, Node, Node]
+_NAMES = itertools.count()
 
 # IRIs in these namespaces are never a case's own nodes.
 SHARED_NAMESPACES = (str(IP), str(RDF), str(RDFS), str(OWL), str(XSD), str(SH))
 
 
+def _case_graph_name() -> ox.NamedNode:
+    """A graph name no other case of the process has."""
+    return ox.NamedNode(f"urn:ipkg:batch:case:{next(_NAMES)}")
+
+
 @dataclass
 class OxigraphTriples:
-    """A case's triples as Oxigraph terms (see the module's docstring)."""
+    """A case's triples as Oxigraph quads (see the module's docstring)."""
 
-    triples: list[OxTriple] = field(default_factory=list)
+    graph: ox.NamedNode | ox.DefaultGraph = field(default_factory=_case_graph_name)
+    quads: list[ox.Quad] = field(default_factory=list)
     blanks: dict[str, BNode] = field(default_factory=dict)  # Oxigraph blank node id -> the case's blank node
     iris: set[URIRef] = field(default_factory=set)
     as_written: bool = True  # False once a literal the store would read back in another form was met
@@ -62,7 +69,7 @@ class OxigraphTriples:
     def extend(self, triples: Iterable[RdfTriple], *, as_written_only: bool = True) -> None:
         """Convert and append the triples; with ``as_written_only`` an unkept literal ends the conversion
         (``as_written`` False); without, it is loaded as written (the ontology's axioms)."""
-        append = self.triples.append
+        append, graph = self.quads.append, self.graph
         for s, p, o in triples:
             obj: ox.NamedNode | ox.BlankNode | ox.Literal | None
             if isinstance(o, Literal):
@@ -70,13 +77,13 @@ class OxigraphTriples:
                 if obj is None:
                     if as_written_only:
                         self.as_written = False
-                        self.triples.clear()
+                        self.quads.clear()
                         return
                     obj = literal_as_written(o)
             else:
                 obj = self._node(o)
             assert isinstance(p, URIRef)
-            append((self._node(s), ox_iri(p), obj))
+            append(ox.Quad(self._node(s), ox_iri(p), obj, graph))
 
 
 class CaseGraph(PreparedQueryGraph):

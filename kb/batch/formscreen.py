@@ -39,7 +39,6 @@ from kb.namespaces import RDF, RDFS, SH, XSD
 from kb.pipeline.caseform import check_case_form
 
 CASE_GRAPH = "ipkgCase"
-_CASE_GRAPH_PREFIX = "urn:ipkg:batch:form-case:"
 _RDFLIB_STR = ox.NamedNode(RDFLIB_STR)
 
 # Lexical forms under which a literal of the datatype is certainly well-typed for rdflib and pySHACL.
@@ -310,17 +309,6 @@ def form_screen(knowledge: Knowledge) -> FormScreen:
     return cached[1]
 
 
-def _quads(graph: Graph, name: ox.NamedNode, labels: dict[str, str]) -> list[ox.Quad] | None:
-    """The case's triples as quads of the named graph (``kb.batch.casegraph``); None when it holds a
-    literal the store would read back in another form (``kb.batch.literals``)."""
-    view = oxigraph_triples(graph)
-    if view is None:
-        return None
-    for blank, node in view.blanks.items():
-        labels[blank] = str(node)
-    return [ox.Quad(s, p, o, name) for s, p, o in view.triples]
-
-
 def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:
     """The indexes of the cases that might fail a case-form shape (every case when the screen is
     incomplete); the other cases certainly conform to every case-form shape."""
@@ -333,13 +321,15 @@ def cases_to_check(graphs: Sequence[Graph], knowledge: Knowledge) -> set[int]:
     quads: list[ox.Quad] = []
     flagged: set[int] = set()
     for index, graph in enumerate(graphs):
-        name = ox.NamedNode(f"{_CASE_GRAPH_PREFIX}{index}")
-        own = _quads(graph, name, labels)
-        if own is None:
+        view = oxigraph_triples(graph)  # the case's quads, also loaded by the validator (kb.batch.casegraph)
+        if view is None:
             flagged.add(index)  # the store would read a literal back in another form (kb.batch.literals)
             continue
-        names[name.value] = index
-        quads.extend(own)
+        assert isinstance(view.graph, ox.NamedNode)
+        names[view.graph.value] = index
+        for blank, node in view.blanks.items():
+            labels[blank] = str(node)
+        quads.extend(view.quads)
     store.extend(quads)
 
     def rdflib_str(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.Literal:

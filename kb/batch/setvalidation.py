@@ -43,7 +43,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
-from kb.batch.casegraph import OxigraphTriples, OxTriple, oxigraph_triples
+from kb.batch.casegraph import OxigraphTriples, oxigraph_triples
 from kb.batch.collection import collect_young_if_due
 from kb.batch.oxterms import ox_iri
 from kb.batch.parsing import rdflib_term
@@ -81,8 +81,8 @@ class _Case:
     graph: Graph
     request: URIRef
     bnodes: dict[str, BNode] = field(default_factory=dict)  # Oxigraph blank node id -> the case's blank node
-    # The case's triples as Oxigraph terms, its blank nodes renamed (_read_case).
-    triples: list[OxTriple] = field(default_factory=list)
+    # The case's triples as Oxigraph quads of its graph, its blank nodes renamed (_read_case).
+    quads: list[ox.Quad] = field(default_factory=list)
     nodes: set[Node] = field(default_factory=set)
     results: list[list[tuple[Node, Node, object]]] = field(default_factory=list)
     violation: bool = False
@@ -103,22 +103,19 @@ def _from_ox(term: object, case: _Case | None) -> Node:
 
 
 def _read_case(case: _Case, shared: frozenset[URIRef]) -> bool:
-    """The case's triples as Oxigraph terms (``_Case.triples``, from ``kb.batch.casegraph``, which
-    converts a parsed case's triples once for the form screen and this store) and the nodes it owns
+    """The case's triples as Oxigraph quads of its graph (``_Case.quads``, ``_Case.graph_name``, from
+    ``kb.batch.casegraph``, which converts a parsed case's triples once for the form screen and this store) and the nodes it owns
     (``_Case.nodes``: its IRIs outside the ontology and the W3C vocabularies). False when the case
     holds a literal the store would read back in another form (``kb.batch.literals``): such a case is
     validated by pySHACL."""
     view = oxigraph_triples(case.graph)
     if view is None:
         return False
-    case.triples = view.triples
+    assert isinstance(view.graph, ox.NamedNode)
+    case.quads, case.graph_name = view.quads, view.graph
     case.bnodes = view.blanks
     case.nodes = {iri for iri in view.iris if iri not in shared}
     return True
-
-
-def _quads(case: _Case, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad]:
-    return [ox.Quad(s, p, o, graph) for s, p, o in case.triples]
 
 
 @lru_cache(maxsize=4)
@@ -138,9 +135,9 @@ def _mixed_axiom_triples(knowledge: Knowledge) -> frozenset[tuple[Node, Node, No
 @lru_cache(maxsize=4)
 def _mixed_axioms(knowledge: Knowledge) -> tuple[ox.Quad, ...]:
     """The mixed ontology triples as Oxigraph quads."""
-    axioms = OxigraphTriples()
+    axioms = OxigraphTriples(graph=ox.DefaultGraph())
     axioms.extend(_mixed_axioms_graph(knowledge), as_written_only=False)
-    return tuple(ox.Quad(s, p, o, ox.DefaultGraph()) for s, p, o in axioms.triples)
+    return tuple(axioms.quads)
 
 
 @lru_cache(maxsize=4)
@@ -340,10 +337,9 @@ def _validate_partition(cases: list[_Case], knowledge: Knowledge, plans: dict[UR
     allowed: dict[int, set[URIRef]] = {}
     case_graphs: dict[str, _Case] = {}
     for case in cases:
-        graph_name = ox.NamedNode(f"urn:ipkg:batch:case:{case.index}")
-        case.graph_name = graph_name
-        case_graphs[graph_name.value] = case
-        store.extend(_quads(case, graph_name))
+        assert case.graph_name is not None
+        case_graphs[case.graph_name.value] = case
+        store.extend(case.quads)
         for node in case.nodes:
             owner[node] = case
         applicable = applicable_shapes(case.graph, case.request, knowledge)
