@@ -204,25 +204,33 @@ def test_a_case_with_invalid_n_quads_fails_with_its_line_and_the_others_are_deci
     assert second.outcome in ("approved", "denied", "pended", "excluded")
 
 
+def _flag_chunk_work(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set while a chunk's cases are decided (between the chunk's collection set-up and its end)."""
+    from kb.batch import chunk
+
+    inside = threading.Event()
+    decide_inside = chunk._decide_chunk
+
+    def flagged(*args: object) -> object:
+        inside.set()
+        try:
+            return decide_inside(*args)  # type: ignore[arg-type]
+        finally:
+            inside.clear()
+
+    monkeypatch.setattr(chunk, "_decide_chunk", flagged)
+    return inside
+
+
 def test_every_collection_during_a_chunk_runs_on_the_chunks_thread_and_young_ones_still_run(
     knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another thread that allocates all the time (a Dask worker's event loop) runs no collection
     while a chunk is decided; the chunk collects its young generations itself, between cases."""
-    from kb.batch import chunk, collection
+    from kb.batch import collection
 
     monkeypatch.setattr(collection, "YOUNG_ALLOCATIONS", 2_000)
-    in_chunk = threading.Event()
-    decide_inside = chunk._decide_chunk
-
-    def flagged(*args: object) -> object:
-        in_chunk.set()
-        try:
-            return decide_inside(*args)  # type: ignore[arg-type]
-        finally:
-            in_chunk.clear()
-
-    monkeypatch.setattr(chunk, "_decide_chunk", flagged)
+    in_chunk = _flag_chunk_work(monkeypatch)
     during: list[tuple[int | None, int]] = []
 
     def record(phase: str, info: dict[str, int]) -> None:
@@ -258,25 +266,16 @@ def test_a_set_based_chunk_runs_no_young_collection_and_one_full_collection_ends
 ) -> None:
     """Set-based validation leaves little cyclic garbage: its chunk asks for no young collection
     between cases however much it allocates; the full collection at its end frees its cycles."""
-    from kb.batch import chunk, collection
+    from kb.batch import collection
 
     monkeypatch.setattr(collection, "YOUNG_ALLOCATIONS", 2_000)
     generations: list[int] = []
-    inside = threading.Event()
-    decide_inside = chunk._decide_chunk
-
-    def flagged(*args: object) -> object:
-        inside.set()
-        try:
-            return decide_inside(*args)  # type: ignore[arg-type]
-        finally:
-            inside.clear()
+    inside = _flag_chunk_work(monkeypatch)
 
     def record(phase: str, info: dict[str, int]) -> None:
         if phase == "start" and (inside.is_set() or not gc.isenabled()):
             generations.append(info["generation"])
 
-    monkeypatch.setattr(chunk, "_decide_chunk", flagged)
     inputs = list(path_cases(sorted(EXAMPLES.glob("*.ttl"))[:4]))
     gc.callbacks.append(record)
     try:
