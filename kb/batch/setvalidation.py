@@ -50,24 +50,9 @@ from kb.batch.parsing import rdflib_term
 from kb.batch.shape_plans import ConstraintPlan, ShapePlan, shape_plans
 from kb.batch.sparql_rewrite import CASE_GRAPH_VARIABLE, FOCUS_OF, RDFLIB_STR
 from kb.knowledge import Knowledge
-from kb.namespaces import RDF
+from kb.namespaces import RDF, SH
 from kb.pipeline.validation import PreparedQueryGraph, applicable_shapes, run_shacl, validate_case
 
-# rdflib's SH namespace resolves each attribute slowly; the terms of a report are looked up once.
-_SH_SPARQLConstraintComponent = URIRef("http://www.w3.org/ns/shacl#SPARQLConstraintComponent")
-_SH_ValidationReport = URIRef("http://www.w3.org/ns/shacl#ValidationReport")
-_SH_ValidationResult = URIRef("http://www.w3.org/ns/shacl#ValidationResult")
-_SH_Violation = URIRef("http://www.w3.org/ns/shacl#Violation")
-_SH_conforms = URIRef("http://www.w3.org/ns/shacl#conforms")
-_SH_focusNode = URIRef("http://www.w3.org/ns/shacl#focusNode")
-_SH_result = URIRef("http://www.w3.org/ns/shacl#result")
-_SH_resultMessage = URIRef("http://www.w3.org/ns/shacl#resultMessage")
-_SH_resultPath = URIRef("http://www.w3.org/ns/shacl#resultPath")
-_SH_resultSeverity = URIRef("http://www.w3.org/ns/shacl#resultSeverity")
-_SH_sourceConstraint = URIRef("http://www.w3.org/ns/shacl#sourceConstraint")
-_SH_sourceConstraintComponent = URIRef("http://www.w3.org/ns/shacl#sourceConstraintComponent")
-_SH_sourceShape = URIRef("http://www.w3.org/ns/shacl#sourceShape")
-_SH_value = URIRef("http://www.w3.org/ns/shacl#value")
 _CASE_GRAPH = ox.Variable(CASE_GRAPH_VARIABLE)
 _FOCUS_OF = ox.NamedNode(FOCUS_OF)
 _THIS = ox.Variable("this")
@@ -175,17 +160,17 @@ def _result_triples(
     """One validation result, as pySHACL's ``make_v_result`` lists it (objects to clone are tagged)."""
     node = BNode()
     triples: list[tuple[Node, Node, object]] = [
-        (node, RDF.type, _SH_ValidationResult),
-        (node, _SH_sourceConstraintComponent, _SH_SPARQLConstraintComponent),
-        (node, _SH_sourceShape, plan.shape),
-        (node, _SH_resultSeverity, plan.severity),
-        (node, _SH_focusNode, ("data", focus)),
+        (node, RDF.type, SH.ValidationResult),
+        (node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent),
+        (node, SH.sourceShape, plan.shape),
+        (node, SH.resultSeverity, plan.severity),
+        (node, SH.focusNode, ("data", focus)),
     ]
     shown_value = value if value is not None else focus
-    triples.append((node, _SH_value, ("data", shown_value)))
+    triples.append((node, SH.value, ("data", shown_value)))
     if path is not None:
-        triples.append((node, _SH_resultPath, ("shapes", path)))
-    triples.append((node, _SH_sourceConstraint, ("shapes", constraint.node)))
+        triples.append((node, SH.resultPath, ("shapes", path)))
+    triples.append((node, SH.sourceConstraint, ("shapes", constraint.node)))
     bound: dict[str, Node] = dict(extra)
     bound["this"] = focus
     if path is not None:
@@ -195,9 +180,9 @@ def _result_triples(
     for m in constraint.messages:
         if m in shape_messages:
             continue
-        triples.append((node, _SH_resultMessage, Literal(_format(str(m), bound))))
+        triples.append((node, SH.resultMessage, Literal(_format(str(m), bound))))
     for m in shape_messages:
-        triples.append((node, _SH_resultMessage, Literal(_format(str(m), bound))))
+        triples.append((node, SH.resultMessage, Literal(_format(str(m), bound))))
     return triples
 
 
@@ -250,22 +235,22 @@ def _collect(
             continue
         seen[focus_node].append(key)
         case.results.append(_result_triples(plan, constraint, this if this is not None else focus_node, value, path, extra))
-        if plan.severity == _SH_Violation:
+        if plan.severity == SH.Violation:
             case.violation = True
 
 
 def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tuple[bool, Graph]:
     conforms = not case.violation
     for other in extra_reports:
-        if (None, _SH_conforms, Literal(False)) in other:
+        if (None, SH.conforms, Literal(False)) in other:
             conforms = False
     report = Graph(store="SimpleMemory", bind_namespaces="none")
     root = BNode()
-    report.add((root, RDF.type, _SH_ValidationReport))
-    report.add((root, _SH_conforms, Literal(conforms)))
+    report.add((root, RDF.type, SH.ValidationReport))
+    report.add((root, SH.conforms, Literal(conforms)))
     cloned: dict[tuple[str, str], Node] = {}
     for triples in case.results:
-        report.add((root, _SH_result, triples[0][0]))
+        report.add((root, SH.result, triples[0][0]))
         for s, p, o in triples:
             if isinstance(o, tuple):
                 source, node = o
@@ -281,9 +266,9 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
             assert isinstance(o, (URIRef, BNode, Literal))
             report.add((s, p, o))
     for other in extra_reports:
-        other_root = other.value(predicate=RDF.type, object=_SH_ValidationReport)
-        for result in other.objects(other_root, _SH_result):
-            report.add((root, _SH_result, result))
+        other_root = other.value(predicate=RDF.type, object=SH.ValidationReport)
+        for result in other.objects(other_root, SH.result):
+            report.add((root, SH.result, result))
         for triple in other:
             if triple[0] != other_root:
                 report.add(triple)

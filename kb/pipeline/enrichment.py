@@ -129,10 +129,6 @@ def _date(graph: Graph, node: Node, prop: URIRef) -> dt.date | None:
     return literal_date(graph.value(node, prop))
 
 
-def _lit_int(value: int) -> Literal:
-    return integer_literal(value)
-
-
 def select_request(
     case: Graph, request: URIRef, knowledge: Knowledge, source: str
 ) -> tuple[GuidelineInfo, LineSelection]:
@@ -326,21 +322,21 @@ class Enricher:
             earliest, latest = onset
             if earliest is not None:
                 self.add(IP.painOnsetEarliest, date_literal(earliest))
-                self.add(IP.painDurationDaysMax, _lit_int((self.dos - earliest).days))
+                self.add(IP.painDurationDaysMax, integer_literal((self.dos - earliest).days))
             self.add(IP.painOnsetLatest, date_literal(latest))
-            self.add(IP.painDurationDaysMin, _lit_int((self.dos - latest).days))
+            self.add(IP.painDurationDaysMin, integer_literal((self.dos - latest).days))
             if earliest == latest:
                 self.add(IP.currentPainOnset, date_literal(latest))
-                self.add(IP.painDurationDays, _lit_int((self.dos - latest).days))
+                self.add(IP.painDurationDays, integer_literal((self.dos - latest).days))
             break
         self.add(IP.refDate3MonthsBefore, date_literal(self.ref3))
         self.add(IP.refDate6MonthsBefore, date_literal(self.ref6))
         self.add(IP.refDate12MonthsBefore, date_literal(self.ref12))
         birth = date_interval(self.g.value(self.patient, IP.birthDate))
         if birth is not None:
-            self.add(IP.patientAgeYears, _lit_int(whole_years(birth.latest, self.dos)))
+            self.add(IP.patientAgeYears, integer_literal(whole_years(birth.latest, self.dos)))
             if not birth.exact:
-                self.add(IP.patientAgeYearsMax, _lit_int(whole_years(birth.earliest, self.dos)))
+                self.add(IP.patientAgeYearsMax, integer_literal(whole_years(birth.earliest, self.dos)))
 
     def _onset_range(self, assessment: Node, assessed: dt.date) -> tuple[dt.date | None, dt.date] | None:
         """The earliest (None: unbounded) and latest day the pain of ``assessment`` may have begun.
@@ -396,12 +392,12 @@ class Enricher:
         for proc in episode:
             self.add(IP.episodeProcedure, proc.node)
         count = len(episode)
-        self.add(IP.episodeProcedureCount, _lit_int(count))
-        self.add(IP.episodeCountWithRequest, _lit_int(count + 1))
+        self.add(IP.episodeProcedureCount, integer_literal(count))
+        self.add(IP.episodeCountWithRequest, integer_literal(count + 1))
         if episode:
             last = episode[-1]
             self.add(IP.lastEpisodeProcedure, last.node)
-            self.add(IP.daysSinceLastEpisodeProcedure, _lit_int((self.dos - last.date).days))
+            self.add(IP.daysSinceLastEpisodeProcedure, integer_literal((self.dos - last.date).days))
         start = episode[0].date if episode else self.dos
         self.add(IP.episodeStartDate, date_literal(start))
         self.add(IP.inFirstTreatmentYear, boolean_literal(self.dos < add_months(start, 12)))
@@ -411,16 +407,16 @@ class Enricher:
         in_12 = [p for p in same_region if p.date > self.ref12]
         for proc in in_12:
             self.add(IP.countedProcedure, proc.node)
-        self.add(IP.countInLast12MonthsWithRequest, _lit_int(len(in_12) + 1))
+        self.add(IP.countInLast12MonthsWithRequest, integer_literal(len(in_12) + 1))
         in_6_any_region = [p for p in same_kind if p.date > self.ref6]
-        self.add(IP.countInLast6MonthsWithRequest, _lit_int(len(in_6_any_region) + 1))
+        self.add(IP.countInLast6MonthsWithRequest, integer_literal(len(in_6_any_region) + 1))
         self.add(IP.hasPriorRegionProcedure, boolean_literal(any(p.region == self.region for p in prior)))
 
         others = [p for p in all_procs if p.region is not None and p.region != self.region]
         if others:
             nearest = min(others, key=lambda p: (abs((p.date - self.dos).days), str(p.node)))
             self.add(IP.nearestOtherRegionProcedure, nearest.node)
-            self.add(IP.daysSinceOtherRegionProcedure, _lit_int(abs((nearest.date - self.dos).days)))
+            self.add(IP.daysSinceOtherRegionProcedure, integer_literal(abs((nearest.date - self.dos).days)))
 
         initial_max = self.guideline.initial_phase_max
         if count == 0:

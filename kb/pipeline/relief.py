@@ -37,10 +37,6 @@ def _number(graph: Graph, node: Node, prop: URIRef) -> Decimal | None:
     return None
 
 
-def _decimal(value: Decimal) -> Literal:
-    return decimal_literal(value)
-
-
 def percent_range(graph: Graph, record: Node) -> tuple[Decimal | None, Decimal | None]:
     exact = _number(graph, record, IP.reliefPercent)
     if exact is not None:
@@ -75,8 +71,8 @@ def derive(graph: Graph, records: list[Node]) -> None:
     for record in records:
         low, high = percent_range(graph, record)
         if low is not None and high is not None:
-            graph.add((record, IP.reliefPercentMin, _decimal(low)))
-            graph.add((record, IP.reliefPercentMax, _decimal(high)))
+            graph.add((record, IP.reliefPercentMin, decimal_literal(low)))
+            graph.add((record, IP.reliefPercentMax, decimal_literal(high)))
         days_low, days_high = days_range(graph, record)
         if days_low is not None:
             graph.add((record, IP.reliefDaysMin, integer_literal(days_low)))
