@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kb.batch.casestore import CaseStoreGraph
 from kb.batch.oxterms import literal_as_written, ox_iri, ox_literal
 from kb.namespaces import IP, OWL, RDF, RDFS, SH, XSD
 from kb.pipeline.validation import PreparedQueryGraph
@@ -54,11 +55,12 @@ class OxigraphTriples:
     _blank_ids: dict[BNode, ox.BlankNode] = field(default_factory=dict)
 
     def _node(self, term: Node) -> OxSubject:
-        if isinstance(term, URIRef):
+        # type() first: rdflib's term classes are abstract-base-class instances, whose isinstance runs Python code.
+        if type(term) is URIRef or isinstance(term, URIRef):
             if not str.startswith(term, SHARED_NAMESPACES):
                 self.iris.add(term)
             return ox_iri(term)
-        if isinstance(term, BNode):
+        if type(term) is BNode or isinstance(term, BNode):
             blank = self._blank_ids.get(term)
             if blank is None:
                 blank = self._blank_ids[term] = ox.BlankNode()
@@ -69,10 +71,10 @@ class OxigraphTriples:
     def extend(self, triples: Iterable[RdfTriple], *, as_written_only: bool = True) -> None:
         """Convert and append the triples; with ``as_written_only`` an unkept literal ends the conversion
         (``as_written`` False); without, it is loaded as written (the ontology's axioms)."""
-        append, graph = self.quads.append, self.graph
+        append, graph, node = self.quads.append, self.graph, self._node
         for s, p, o in triples:
             obj: ox.NamedNode | ox.BlankNode | ox.Literal | None
-            if isinstance(o, Literal):
+            if type(o) is Literal or isinstance(o, Literal):
                 obj = ox_literal(o)
                 if obj is None:
                     if as_written_only:
@@ -81,16 +83,20 @@ class OxigraphTriples:
                         return
                     obj = literal_as_written(o)
             else:
-                obj = self._node(o)
-            assert isinstance(p, URIRef)
-            append(ox.Quad(self._node(s), ox_iri(p), obj, graph))
+                obj = node(o)
+            if type(p) is not URIRef and not isinstance(p, URIRef):
+                raise TypeError(f"unexpected predicate {p!r}")
+            append(ox.Quad(node(s), ox_iri(p), obj, graph))
 
 
-class CaseGraph(PreparedQueryGraph):
-    """A parsed case that records the triples added to it until one is removed (module docstring)."""
+class CaseGraph(CaseStoreGraph, PreparedQueryGraph):
+    """A parsed case that records the triples added to it until one is removed (module docstring).
+
+    Its triples live in a ``CaseStore`` (``kb.batch.casestore``).
+    """
 
     def __init__(self) -> None:
-        super().__init__(store="SimpleMemory")
+        super().__init__()
         self._added: list[RdfTriple] | None = []
         self._view: OxigraphTriples | None = None
         self._converted = 0  # how many recorded triples the view holds

@@ -44,6 +44,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Identifier, Node
 
 from kb.batch.casegraph import OxigraphTriples, oxigraph_triples
+from kb.batch.casestore import CaseStoreGraph
 from kb.batch.collection import collect_young_if_due
 from kb.batch.oxterms import ox_iri
 from kb.batch.parsing import rdflib_term
@@ -244,7 +245,7 @@ def _report(case: _Case, knowledge: Knowledge, extra_reports: list[Graph]) -> tu
     for other in extra_reports:
         if (None, SH.conforms, Literal(False)) in other:
             conforms = False
-    report = Graph(store="SimpleMemory", bind_namespaces="none")
+    report = CaseStoreGraph(bind_namespaces="none")  # read again by the decision (kb.batch.casestore)
     root = BNode()
     report.add((root, RDF.type, SH.ValidationReport))
     report.add((root, SH.conforms, Literal(conforms)))

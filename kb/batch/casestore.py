@@ -1,0 +1,226 @@
+"""The in-memory rdflib store behind a batch case graph (``kb.batch.casegraph.CaseGraph``).
+
+A case graph is small (a few hundred triples) and is read and written by pattern tens of thousands of
+times per chunk: form checks, enrichment and the decision all walk it. rdflib's plain store
+(``SimpleMemory``) holds the same three indexes, but tests each pattern term with ``!= None`` (a
+Python-level comparison of rdflib terms), makes a fresh generator of contexts for every triple it
+yields, and counts its triples one by one. ``CaseStore`` keeps the indexes (subject, predicate and
+object first) and answers the same patterns with the same triples, in the same order, with identity
+tests against ``None``, one shared empty iterator of contexts and a running count. Like
+``SimpleMemory``, it keeps the inner indexes a removal empties (a case graph lives for one chunk).
+
+``CaseStoreGraph`` is an rdflib ``Graph`` over a ``CaseStore`` whose ``add``, ``triples``,
+``objects`` and ``subjects`` go straight to the store for rdflib terms and patterns of terms
+(``match`` yields plain triples, without the per-triple tuple of contexts); anything else (a
+property path, a term of another type) goes through rdflib's ``Graph`` as before, with its checks.
+The batch engine's parsed cases (``kb.batch.casegraph.CaseGraph``) and its validation reports
+(``kb.batch.setvalidation``) are such graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from typing import Any
+
+from rdflib import BNode, Graph, Literal
+from rdflib.store import Store
+from rdflib.term import Node, URIRef
+
+Triple = tuple[Any, Any, Any]
+_Index = dict[Any, dict[Any, dict[Any, None]]]
+_TERMS = frozenset((URIRef, BNode, Literal))  # the term types the store takes as they are
+
+
+class _NoContexts:
+    """An iterator that is always exhausted: the contexts of a triple of a store without named graphs."""
+
+    def __iter__(self) -> _NoContexts:
+        return self
+
+    def __next__(self) -> Any:
+        raise StopIteration
+
+
+_NO_CONTEXTS = _NoContexts()
+
+
+def _drop(index: _Index, a: Any, b: Any, c: Any) -> None:
+    # The emptied inner indexes stay, as in rdflib's plain store: a triple removed and added again
+    # comes back in the place it had, so patterns answer in the same order.
+    del index[a][b][c]
+
+
+class CaseStore(Store):
+    """Triples in three nested indexes; no named graphs, no formulas (module docstring)."""
+
+    context_aware = False
+    formula_aware = False
+    graph_aware = False
+    transaction_aware = False
+
+    def __init__(self, configuration: str | None = None, identifier: Node | None = None) -> None:
+        super().__init__(configuration)
+        self.identifier = identifier
+        self._spo: _Index = {}
+        self._pos: _Index = {}
+        self._osp: _Index = {}
+        self._count = 0
+        self._namespace: dict[str, URIRef] = {}
+        self._prefix: dict[URIRef, str] = {}
+
+    # -- triples -----------------------------------------------------------------------------------
+
+    def add(self, triple: Triple, context: Any = None, quoted: bool = False) -> None:
+        s, p, o = triple
+        by_predicate = self._spo.get(s)
+        if by_predicate is None:
+            by_predicate = self._spo[s] = {}
+        objects = by_predicate.get(p)
+        if objects is None:
+            objects = by_predicate[p] = {}
+        elif o in objects:
+            return
+        objects[o] = None
+        # The other two indexes, written out: this runs for every triple of every case.
+        by_object = self._pos.get(p)
+        if by_object is None:
+            by_object = self._pos[p] = {}
+        subjects = by_object.get(o)
+        if subjects is None:
+            subjects = by_object[o] = {}
+        subjects[s] = None
+        by_subject = self._osp.get(o)
+        if by_subject is None:
+            by_subject = self._osp[o] = {}
+        predicates = by_subject.get(s)
+        if predicates is None:
+            predicates = by_subject[s] = {}
+        predicates[p] = None
+        self._count += 1
+
+    def remove(self, triple: Triple, context: Any = None) -> None:
+        for s, p, o in list(self.match(triple)):
+            _drop(self._spo, s, p, o)
+            _drop(self._pos, p, o, s)
+            _drop(self._osp, o, s, p)
+            self._count -= 1
+
+    def match(self, pattern: Triple) -> Iterator[Triple]:
+        """The triples that match the pattern (``None`` matches any term)."""
+        s, p, o = pattern
+        if s is not None:
+            by_predicate = self._spo.get(s)
+            if by_predicate is None:
+                return
+            if p is not None:
+                objects = by_predicate.get(p)
+                if objects is None:
+                    return
+                if o is not None:
+                    if o in objects:
+                        yield s, p, o
+                    return
+                for obj in objects:
+                    yield s, p, obj
+                return
+            for pred, objects in by_predicate.items():
+                if o is not None:
+                    if o in objects:
+                        yield s, pred, o
+                    continue
+                for obj in objects:
+                    yield s, pred, obj
+            return
+        if p is not None:
+            by_object = self._pos.get(p)
+            if by_object is None:
+                return
+            if o is not None:
+                for subj in by_object.get(o, ()):
+                    yield subj, p, o
+                return
+            for obj, subjects in by_object.items():
+                for subj in subjects:
+                    yield subj, p, obj
+            return
+        if o is not None:
+            for subj, predicates in self._osp.get(o, {}).items():
+                for pred in predicates:
+                    yield subj, pred, o
+            return
+        for subj, by_predicate in self._spo.items():
+            for pred, objects in by_predicate.items():
+                for obj in objects:
+                    yield subj, pred, obj
+
+    def triples(self, triple_pattern: Any, context: Any = None) -> Iterator[tuple[Triple, Any]]:
+        for triple in self.match(triple_pattern):
+            yield triple, _NO_CONTEXTS
+
+    def __len__(self, context: Any = None) -> int:
+        return self._count
+
+    def contexts(self, triple: Any = None) -> Generator[Graph, None, None]:
+        yield from ()
+
+    # -- namespaces (as rdflib's memory stores keep them) -------------------------------------------
+
+    def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
+        bound_namespace = self._namespace.get(prefix)
+        bound_prefix = self._prefix.get(namespace)
+        if bound_prefix is None and bound_namespace is not None:
+            bound_prefix = self._prefix.get(bound_namespace)
+        if override:
+            if bound_prefix is not None:
+                del self._namespace[bound_prefix]
+            if bound_namespace is not None:
+                del self._prefix[bound_namespace]
+            self._prefix[namespace] = prefix
+            self._namespace[prefix] = namespace
+        else:
+            self._prefix[bound_namespace if bound_namespace is not None else namespace] = (
+                bound_prefix if bound_prefix is not None else prefix
+            )
+            self._namespace[bound_prefix if bound_prefix is not None else prefix] = (
+                bound_namespace if bound_namespace is not None else namespace
+            )
+
+    def namespace(self, prefix: str) -> URIRef | None:
+        return self._namespace.get(prefix)
+
+    def prefix(self, namespace: URIRef) -> str | None:
+        return self._prefix.get(namespace)
+
+    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
+        yield from list(self._namespace.items())
+
+
+class CaseStoreGraph(Graph):
+    """An rdflib graph over its own ``CaseStore`` (module docstring)."""
+
+    def __init__(self, bind_namespaces: Any = "rdflib") -> None:
+        self._case_store = CaseStore()
+        super().__init__(store=self._case_store, bind_namespaces=bind_namespaces)
+
+    def add(self, triple: Any) -> Any:
+        s, p, o = triple
+        if type(s) in _TERMS and type(p) is URIRef and type(o) in _TERMS:
+            self._case_store.add(triple)
+            return self
+        return super().add(triple)
+
+    def triples(self, triple: Any) -> Any:
+        p = triple[1]
+        if p is None or type(p) is URIRef:
+            return self._case_store.match(triple)
+        return super().triples(triple)
+
+    def objects(self, subject: Any = None, predicate: Any = None, unique: bool = False) -> Any:
+        if unique or not (predicate is None or type(predicate) is URIRef) or isinstance(subject, list):
+            return super().objects(subject, predicate, unique)
+        return (o for _, _, o in self._case_store.match((subject, predicate, None)))
+
+    def subjects(self, predicate: Any = None, object: Any = None, unique: bool = False) -> Any:
+        if unique or not (predicate is None or type(predicate) is URIRef) or isinstance(object, list):
+            return super().subjects(predicate, object, unique)
+        return (s for s, _, _ in self._case_store.match((None, predicate, object)))
