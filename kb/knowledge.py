@@ -41,7 +41,9 @@ class CriterionInfo:
 
     @property
     def is_deciding(self) -> bool:
-        return self.severity == SH.Violation
+        # The texts compared directly: rdflib's == runs Python code, and the decision asks this of
+        # every criterion of every case.
+        return type(self.severity) is URIRef and str.__eq__(self.severity, SH.Violation)
 
     def cited_for(self, guideline: URIRef) -> CriterionInfo:
         """The criterion as cited in a review under ``guideline``: a criterion shared by several

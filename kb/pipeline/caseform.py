@@ -125,12 +125,15 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     for s, p, o in case:
         # Every rdflib term is a str; the checks below read it as one without copying it.
         p_text, o_text = cast(str, p), cast(str, o)
-        if p_text.startswith(_SH_NS) or (p == _RDF_TYPE and o_text.startswith(_SH_NS)):
+        # rdflib's == on two IRIs compares their types and texts in Python code; an IRI predicate
+        # (every parser makes one) is compared by its text directly, once per triple.
+        is_type = type(p) is URIRef and str.__eq__(p_text, _RDF_TYPE)
+        if p_text.startswith(_SH_NS) or (is_type and o_text.startswith(_SH_NS)):
             if p not in seen:
                 seen.add(p)
-                yield f"SHACL terms ({short(p) if p != _RDF_TYPE else short(o)}) are not accepted in case data"
+                yield f"SHACL terms ({short(p) if not is_type else short(o)}) are not accepted in case data"
             continue
-        if p == _OWL_IMPORTS:
+        if type(p) is URIRef and str.__eq__(p_text, _OWL_IMPORTS):
             yield f"owl:imports {o} is not accepted in case data (nothing is ever fetched)"
             continue
         if isinstance(s, URIRef) and s.startswith(_IP_NS):
@@ -143,7 +146,7 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
                 seen.add(s)
                 yield f"{s} is a determination IRI; the engine alone names determinations"
             continue
-        if p == _RDF_TYPE and o in engine:
+        if is_type and o in engine:
             yield f"{describe(case, s)} is typed {short(o)}: a case cannot state determination records"
             continue
         if p in engine:
