@@ -32,7 +32,7 @@ def _both(added: list[tuple[URIRef | BNode, URIRef, URIRef | BNode | Literal]]) 
     case = CaseGraph()
     for triple in added:
         reference.add(triple)
-        case.add(triple)
+    case.add_all(added)  # as a parsed case is filled (kb.batch.parsing.graph_of)
     return reference, case
 
 
@@ -97,6 +97,12 @@ def test_a_property_path_and_a_term_of_another_kind_go_through_rdflib() -> None:
     else:
         raise AssertionError("a plain string was taken as a predicate")
     assert len(case) == 2
+    try:
+        case.add_all([(URIRef("urn:case:b"), RDF.type, URIRef("urn:C")), (URIRef("urn:case:b"), "urn:p", Literal(1))])  # type: ignore[list-item]
+    except AssertionError as exc:  # the same check for a batch of triples
+        assert "must be an rdflib term" in str(exc)
+    else:
+        raise AssertionError("a plain string was taken as a predicate")
 
 
 def test_sparql_and_serialization_read_the_case_store() -> None:

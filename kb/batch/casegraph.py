@@ -106,6 +106,11 @@ class CaseGraph(CaseStoreGraph, PreparedQueryGraph):
             self._added.append(triple)
         return super().add(triple)
 
+    def add_all(self, triples: list[RdfTriple]) -> None:
+        if self._added is not None:
+            self._added.extend(triples)
+        super().add_all(triples)
+
     def addN(self, quads: Iterable[Any]) -> Any:
         quads = list(quads)
         if self._added is not None:

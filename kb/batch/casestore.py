@@ -19,7 +19,7 @@ The batch engine's parsed cases (``kb.batch.casegraph.CaseGraph``) and its valid
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from rdflib import BNode, Graph, Literal
@@ -71,32 +71,37 @@ class CaseStore(Store):
     # -- triples -----------------------------------------------------------------------------------
 
     def add(self, triple: Triple, context: Any = None, quoted: bool = False) -> None:
-        s, p, o = triple
-        by_predicate = self._spo.get(s)
-        if by_predicate is None:
-            by_predicate = self._spo[s] = {}
-        objects = by_predicate.get(p)
-        if objects is None:
-            objects = by_predicate[p] = {}
-        elif o in objects:
-            return
-        objects[o] = None
-        # The other two indexes, written out: this runs for every triple of every case.
-        by_object = self._pos.get(p)
-        if by_object is None:
-            by_object = self._pos[p] = {}
-        subjects = by_object.get(o)
-        if subjects is None:
-            subjects = by_object[o] = {}
-        subjects[s] = None
-        by_subject = self._osp.get(o)
-        if by_subject is None:
-            by_subject = self._osp[o] = {}
-        predicates = by_subject.get(s)
-        if predicates is None:
-            predicates = by_subject[s] = {}
-        predicates[p] = None
-        self._count += 1
+        self.add_all((triple,))
+
+    def add_all(self, triples: Iterable[Triple]) -> None:
+        """Add each triple (once: a triple already held is left as it is)."""
+        spo, pos, osp = self._spo, self._pos, self._osp
+        for triple in triples:
+            s, p, o = triple
+            by_predicate = spo.get(s)
+            if by_predicate is None:
+                by_predicate = spo[s] = {}
+            objects = by_predicate.get(p)
+            if objects is None:
+                objects = by_predicate[p] = {}
+            elif o in objects:
+                continue
+            objects[o] = None
+            by_object = pos.get(p)
+            if by_object is None:
+                by_object = pos[p] = {}
+            subjects = by_object.get(o)
+            if subjects is None:
+                subjects = by_object[o] = {}
+            subjects[s] = None
+            by_subject = osp.get(o)
+            if by_subject is None:
+                by_subject = osp[o] = {}
+            predicates = by_subject.get(s)
+            if predicates is None:
+                predicates = by_subject[s] = {}
+            predicates[p] = None
+            self._count += 1
 
     def remove(self, triple: Triple, context: Any = None) -> None:
         for s, p, o in list(self.match(triple)):
@@ -205,9 +210,18 @@ class CaseStoreGraph(Graph):
     def add(self, triple: Any) -> Any:
         s, p, o = triple
         if type(s) in _TERMS and type(p) is URIRef and type(o) in _TERMS:
-            self._case_store.add(triple)
+            self._case_store.add_all((triple,))
             return self
         return super().add(triple)
+
+    def add_all(self, triples: list[Triple]) -> None:
+        """Add the triples (as ``add`` does, in one call)."""
+        terms = _TERMS
+        if all(type(s) in terms and type(p) is URIRef and type(o) in terms for s, p, o in triples):
+            self._case_store.add_all(triples)
+            return
+        for triple in triples:
+            CaseStoreGraph.add(self, triple)  # not a subclass's add: it recorded the triples already
 
     def triples(self, triple: Any) -> Any:
         p = triple[1]

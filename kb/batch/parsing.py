@@ -70,8 +70,7 @@ def graph_of(triples: Sequence[OxTriple], source: str, limits: CaseLimits = DEFA
         raise caselimits.too_many_triples(limits, source)
     graph = CaseGraph()
     bnodes: dict[str, BNode] = {}
-    for s, p, o in triples:
-        graph.add((rdflib_term(s, bnodes), rdflib_term(p, bnodes), rdflib_term(o, bnodes)))
+    graph.add_all([(rdflib_term(s, bnodes), rdflib_term(p, bnodes), rdflib_term(o, bnodes)) for s, p, o in triples])
     caselimits.check_lists(graph, limits, source)
     _check_unicode(graph, source)
     return graph
