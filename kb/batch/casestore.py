@@ -78,29 +78,17 @@ class CaseStore(Store):
         spo, pos, osp = self._spo, self._pos, self._osp
         for triple in triples:
             s, p, o = triple
-            by_predicate = spo.get(s)
-            if by_predicate is None:
-                by_predicate = spo[s] = {}
-            objects = by_predicate.get(p)
-            if objects is None:
-                objects = by_predicate[p] = {}
-            elif o in objects:
+            held = spo.get(s)
+            if held is not None and o in held.get(p, ()):
                 continue
-            objects[o] = None
-            by_object = pos.get(p)
-            if by_object is None:
-                by_object = pos[p] = {}
-            subjects = by_object.get(o)
-            if subjects is None:
-                subjects = by_object[o] = {}
-            subjects[s] = None
-            by_subject = osp.get(o)
-            if by_subject is None:
-                by_subject = osp[o] = {}
-            predicates = by_subject.get(s)
-            if predicates is None:
-                predicates = by_subject[s] = {}
-            predicates[p] = None
+            for index, first, second, third in ((spo, s, p, o), (pos, p, o, s), (osp, o, s, p)):
+                inner = index.get(first)
+                if inner is None:
+                    inner = index[first] = {}
+                innermost = inner.get(second)
+                if innermost is None:
+                    innermost = inner[second] = {}
+                innermost[third] = None
             self._count += 1
 
     def remove(self, triple: Triple, context: Any = None) -> None:
@@ -119,16 +107,10 @@ class CaseStore(Store):
                 return
             if p is not None:
                 objects = by_predicate.get(p)
-                if objects is None:
-                    return
-                if o is not None:
-                    if o in objects:
-                        yield s, p, o
-                    return
-                for obj in objects:
-                    yield s, p, obj
-                return
-            for pred, objects in by_predicate.items():
+                pairs: Iterable[tuple[Any, dict[Any, None]]] = () if objects is None else ((p, objects),)
+            else:
+                pairs = by_predicate.items()
+            for pred, objects in pairs:
                 if o is not None:
                     if o in objects:
                         yield s, pred, o
