@@ -7,7 +7,8 @@ Python-level comparison of rdflib terms), makes a fresh generator of contexts fo
 yields, and counts its triples one by one. ``CaseStore`` keeps the indexes (subject, predicate and
 object first) and answers the same patterns with the same triples, in the same order, with identity
 tests against ``None``, one shared empty iterator of contexts and a running count. Like
-``SimpleMemory``, it keeps the inner indexes a removal empties (a case graph lives for one chunk).
+``SimpleMemory``, it keeps the inner indexes a removal empties, so the order stays rdflib's after
+removals too (a case graph lives for one chunk).
 
 ``CaseStoreGraph`` is an rdflib ``Graph`` over a ``CaseStore`` whose ``add``, ``triples``,
 ``objects`` and ``subjects`` go straight to the store for rdflib terms and patterns of terms
@@ -46,7 +47,7 @@ _NO_CONTEXTS = _NoContexts()
 
 def _drop(index: _Index, a: Any, b: Any, c: Any) -> None:
     # The emptied inner indexes stay, as in rdflib's plain store: a triple removed and added again
-    # comes back in the place it had, so patterns answer in the same order.
+    # goes where it goes there, so patterns keep answering in rdflib's order.
     del index[a][b][c]
 
 
