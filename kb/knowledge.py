@@ -18,6 +18,7 @@ from rdflib.query import ResultRow
 
 from kb import resources
 from kb.namespaces import IP, OWL, RDF, RDFS, SH
+from kb.terms import is_iri
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,7 @@ class CriterionInfo:
 
     @property
     def is_deciding(self) -> bool:
-        # The texts compared directly: rdflib's == runs Python code, and the decision asks this of
-        # every criterion of every case.
-        return type(self.severity) is URIRef and str.__eq__(self.severity, SH.Violation)
+        return is_iri(self.severity, SH.Violation)  # asked of every criterion of every case
 
     def cited_for(self, guideline: URIRef) -> CriterionInfo:
         """The criterion as cited in a review under ``guideline``: a criterion shared by several

@@ -38,6 +38,12 @@ def shared_iri(value: str) -> URIRef:
     return term
 
 
+def is_iri(term: object, iri: URIRef) -> bool:
+    """Whether ``term`` is the IRI ``iri``: as rdflib's ``==`` answers (an IRI of the same text), with
+    the text compared directly (rdflib's ``==`` runs Python code and copies both texts)."""
+    return type(term) is URIRef and str.__eq__(term, iri)
+
+
 def shared_literal(key: object, make: Callable[[], Node]) -> Node:
     """The process's literal for the key, made by ``make`` the first time (while it stays in the table).
 

@@ -24,25 +24,13 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 from rdflib import BNode, Graph, Literal
-from rdflib.store import Store
-from rdflib.term import Node, URIRef
+from rdflib.plugins.stores.memory import SimpleMemory
+from rdflib.term import Identifier, URIRef
 
 Triple = tuple[Any, Any, Any]
 _Index = dict[Any, dict[Any, dict[Any, None]]]
 _TERMS = frozenset((URIRef, BNode, Literal))  # the term types the store takes as they are
-
-
-class _NoContexts:
-    """An iterator that is always exhausted: the contexts of a triple of a store without named graphs."""
-
-    def __iter__(self) -> _NoContexts:
-        return self
-
-    def __next__(self) -> Any:
-        raise StopIteration
-
-
-_NO_CONTEXTS = _NoContexts()
+_NO_CONTEXTS: Iterator[Any] = iter(())  # always exhausted: a triple's contexts in a store without named graphs
 
 
 def _drop(index: _Index, a: Any, b: Any, c: Any) -> None:
@@ -51,25 +39,16 @@ def _drop(index: _Index, a: Any, b: Any, c: Any) -> None:
     del index[a][b][c]
 
 
-class CaseStore(Store):
-    """Triples in three nested indexes; no named graphs, no formulas (module docstring)."""
+class CaseStore(SimpleMemory):
+    """Triples in three nested indexes; no named graphs, no formulas (module docstring). Prefixes are
+    bound as in rdflib's plain store, which this store extends."""
 
-    context_aware = False
-    formula_aware = False
-    graph_aware = False
-    transaction_aware = False
-
-    def __init__(self, configuration: str | None = None, identifier: Node | None = None) -> None:
-        super().__init__(configuration)
-        self.identifier = identifier
+    def __init__(self, configuration: str | None = None, identifier: Identifier | None = None) -> None:
+        super().__init__(configuration, identifier)
         self._spo: _Index = {}
         self._pos: _Index = {}
         self._osp: _Index = {}
         self._count = 0
-        self._namespace: dict[str, URIRef] = {}
-        self._prefix: dict[URIRef, str] = {}
-
-    # -- triples -----------------------------------------------------------------------------------
 
     def add(self, triple: Triple, context: Any = None, quoted: bool = False) -> None:
         self.add_all((triple,))
@@ -150,37 +129,6 @@ class CaseStore(Store):
 
     def contexts(self, triple: Any = None) -> Generator[Graph, None, None]:
         yield from ()
-
-    # -- namespaces (as rdflib's memory stores keep them) -------------------------------------------
-
-    def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
-        bound_namespace = self._namespace.get(prefix)
-        bound_prefix = self._prefix.get(namespace)
-        if bound_prefix is None and bound_namespace is not None:
-            bound_prefix = self._prefix.get(bound_namespace)
-        if override:
-            if bound_prefix is not None:
-                del self._namespace[bound_prefix]
-            if bound_namespace is not None:
-                del self._prefix[bound_namespace]
-            self._prefix[namespace] = prefix
-            self._namespace[prefix] = namespace
-        else:
-            self._prefix[bound_namespace if bound_namespace is not None else namespace] = (
-                bound_prefix if bound_prefix is not None else prefix
-            )
-            self._namespace[bound_prefix if bound_prefix is not None else prefix] = (
-                bound_namespace if bound_namespace is not None else namespace
-            )
-
-    def namespace(self, prefix: str) -> URIRef | None:
-        return self._namespace.get(prefix)
-
-    def prefix(self, namespace: URIRef) -> str | None:
-        return self._prefix.get(namespace)
-
-    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
-        yield from list(self._namespace.items())
 
 
 class CaseStoreGraph(Graph):

@@ -21,6 +21,7 @@ from kb.errors import CaseFormError
 from kb.knowledge import Knowledge
 from kb.namespaces import DET, IP, OWL, RDF, RDFS, SH, XSD
 from kb.pipeline.validation import run_shacl
+from kb.terms import is_iri
 
 _PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.FunctionalProperty)
 _SH_NS, _IP_NS, _DET_NS = str(SH), str(IP), str(DET)
@@ -125,15 +126,13 @@ def _vocabulary_problems(case: Graph, knowledge: Knowledge) -> Iterable[str]:
     for s, p, o in case:
         # Every rdflib term is a str; the checks below read it as one without copying it.
         p_text, o_text = cast(str, p), cast(str, o)
-        # rdflib's == on two IRIs compares their types and texts in Python code; an IRI predicate
-        # (every parser makes one) is compared by its text directly, once per triple.
-        is_type = type(p) is URIRef and str.__eq__(p_text, _RDF_TYPE)
+        is_type = is_iri(p, _RDF_TYPE)
         if p_text.startswith(_SH_NS) or (is_type and o_text.startswith(_SH_NS)):
             if p not in seen:
                 seen.add(p)
                 yield f"SHACL terms ({short(p) if not is_type else short(o)}) are not accepted in case data"
             continue
-        if type(p) is URIRef and str.__eq__(p_text, _OWL_IMPORTS):
+        if is_iri(p, _OWL_IMPORTS):
             yield f"owl:imports {o} is not accepted in case data (nothing is ever fetched)"
             continue
         if isinstance(s, URIRef) and s.startswith(_IP_NS):
